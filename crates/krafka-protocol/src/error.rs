@@ -170,6 +170,13 @@ pub enum EncodeError {
         /// What is inconsistent.
         what: &'static str,
     },
+    /// A compression level outside the range the codec accepts.
+    InvalidCompressionLevel {
+        /// The codec's name.
+        codec: &'static str,
+        /// The level asked for.
+        level: i32,
+    },
 }
 
 impl fmt::Display for EncodeError {
@@ -196,6 +203,9 @@ impl fmt::Display for EncodeError {
             Self::TooLong { what, length } => write!(f, "{what} of length {length} is too long"),
             Self::Compression { codec } => write!(f, "{codec} compression failed"),
             Self::InvalidRecord { what } => write!(f, "invalid record: {what}"),
+            Self::InvalidCompressionLevel { codec, level } => {
+                write!(f, "{level} is not a valid {codec} compression level")
+            }
         }
     }
 }
