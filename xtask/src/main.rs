@@ -1,1 +1,59 @@
-fn main() {}
+//! `cargo xtask`: Krafka's developer tasks.
+//!
+//! - `codegen [--check] [--schemas DIR]`: generate the protocol codecs from Kafka's schemas.
+//! - `test`: run every test the project has (what `.ci/run` and the README call).
+//! - `fuzz [--seconds N] [TARGET…]`: run the cargo-fuzz targets under `fuzz/`.
+
+mod codegen;
+mod fuzz;
+mod test;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    let result = match args.first().map(String::as_str) {
+        Some("codegen") => codegen::run(&root, &args[1..]),
+        Some("test") => test::run(&root, &args[1..]),
+        Some("fuzz") => fuzz::run(&root, &args[1..]),
+        _ => Err(String::from(
+            "usage: cargo xtask <codegen [--check] [--schemas DIR] | test | fuzz [--seconds N] [TARGET...]>",
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("xtask: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
+
+/// Runs a command from the workspace root, failing with its name if it fails.
+pub fn run_command(root: &std::path::Path, program: &str, args: &[&str]) -> Result<(), String> {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("xtask: running {program} {}", args.join(" "));
+    }
+    let status = std::process::Command::new(program)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{program} {} failed: {status}", args.join(" ")))
+    }
+}

@@ -25,5 +25,8 @@ pub use varint::{
 };
 pub use write::*;
 
-#[cfg(feature = "arbitrary")]
+#[cfg(any(test, feature = "arbitrary"))]
 pub use traits::ArbitraryMessage;
+
+#[cfg(any(test, feature = "arbitrary"))]
+pub mod testing;

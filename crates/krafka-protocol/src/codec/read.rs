@@ -196,6 +196,18 @@ pub fn get_tagged_field(buf: &mut Bytes) -> Result<(u32, Bytes), DecodeError> {
     Ok((tag, data))
 }
 
+/// A `Vec` for `n` decoded elements whose up-front capacity is capped.
+///
+/// `n` has been checked against the bytes present, but an element in memory can be far larger
+/// than its one byte on the wire; capping the first allocation (at about 64 KiB) keeps a hostile
+/// count from reserving memory the data never fills. Real data grows the `Vec` as it decodes.
+#[inline]
+pub fn bounded_vec<T>(n: usize) -> Vec<T> {
+    const MAX_PREALLOCATED_BYTES: usize = 64 * 1024;
+    let cap = MAX_PREALLOCATED_BYTES / std::mem::size_of::<T>().max(1);
+    Vec::with_capacity(n.min(cap))
+}
+
 /// Fails when a buffer that must have been consumed whole still holds bytes.
 #[inline]
 pub fn expect_empty(buf: &Bytes, what: &'static str) -> Result<(), DecodeError> {

@@ -16,6 +16,11 @@ use bytes::Bytes;
 pub struct StrBytes(Bytes);
 
 impl StrBytes {
+    /// The empty string; no allocation.
+    pub const fn new() -> Self {
+        Self(Bytes::new())
+    }
+
     /// Wraps bytes after checking that they are UTF-8.
     pub fn from_utf8(bytes: Bytes) -> Result<Self, Utf8Error> {
         std::str::from_utf8(&bytes)?;

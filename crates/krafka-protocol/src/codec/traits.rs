@@ -107,7 +107,7 @@ pub trait ResponseMessage: Message {
 
 /// Proptest strategies for values that can be encoded at a given version (every field a version
 /// cannot carry holds its default). Enabled by the `arbitrary` feature.
-#[cfg(feature = "arbitrary")]
+#[cfg(any(test, feature = "arbitrary"))]
 pub trait ArbitraryMessage: Sized + std::fmt::Debug {
     /// A strategy for values valid at `version`.
     fn arbitrary(version: i16) -> proptest::strategy::BoxedStrategy<Self>;

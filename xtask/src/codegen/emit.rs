@@ -1,0 +1,881 @@
+//! Turns one parsed schema into one Rust module: a struct per schema struct, with `Default`,
+//! `Encode`, `Decode` and (for tests) a proptest strategy per version.
+//!
+//! Every version condition is computed here, at generation time, against the versions in which
+//! the enclosing struct can appear, so the generated code tests only what can vary.
+
+use std::fmt::Write as _;
+
+use super::schema::{Field, FieldType, Kind, Schema, StructDef, Versions, snake_case};
+
+/// Names the generated code imports; a schema struct with one of these names would clash.
+pub const RESERVED_NAMES: &[&str] = &[
+    "Bytes",
+    "BytesMut",
+    "BufMut",
+    "StrBytes",
+    "Uuid",
+    "RawTaggedField",
+    "Encode",
+    "Decode",
+    "Message",
+    "DecodeError",
+    "EncodeError",
+    "ApiKey",
+    "VersionRange",
+    "Vec",
+    "Option",
+    "String",
+    "Result",
+];
+
+const RUST_KEYWORDS: &[&str] = &[
+    "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for",
+    "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return",
+    "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use", "where",
+    "while", "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
+];
+
+pub fn field_ident(field: &Field) -> String {
+    let name = snake_case(&field.name);
+    if RUST_KEYWORDS.contains(&name.as_str()) {
+        format!("r#{name}")
+    } else {
+        name
+    }
+}
+
+/// A condition on `version` that is true exactly in `range`, given that `version` is known to
+/// lie in `within`; `None` when it always holds there.
+fn cond(range: Versions, within: Versions) -> Option<String> {
+    if range.contains_range(within) {
+        return None;
+    }
+    let lower = range.min > within.min;
+    let upper = range.max < within.max;
+    Some(match (lower, upper) {
+        (true, true) if range.min == range.max => format!("version == {}", range.min),
+        (true, true) => format!("({}..={}).contains(&version)", range.min, range.max),
+        (true, false) => format!("version >= {}", range.min),
+        (false, true) => format!("version <= {}", range.max),
+        (false, false) => "true".into(),
+    })
+}
+
+/// Whether a range is empty within `within` (no overlap).
+fn never(range: Versions, within: Versions) -> bool {
+    range.intersect(within).is_none()
+}
+
+fn fixed_size(ty: &FieldType) -> Option<usize> {
+    Some(match ty {
+        FieldType::Bool | FieldType::Int8 => 1,
+        FieldType::Int16 | FieldType::UInt16 => 2,
+        FieldType::Int32 | FieldType::UInt32 => 4,
+        FieldType::Int64 | FieldType::Float64 => 8,
+        FieldType::Uuid => 16,
+        _ => return None,
+    })
+}
+
+fn base_type(ty: &FieldType) -> String {
+    match ty {
+        FieldType::Bool => "bool".into(),
+        FieldType::Int8 => "i8".into(),
+        FieldType::Int16 => "i16".into(),
+        FieldType::UInt16 => "u16".into(),
+        FieldType::Int32 => "i32".into(),
+        FieldType::UInt32 => "u32".into(),
+        FieldType::Int64 => "i64".into(),
+        FieldType::Float64 => "f64".into(),
+        FieldType::Uuid => "Uuid".into(),
+        FieldType::String => "StrBytes".into(),
+        FieldType::Bytes | FieldType::Records => "Bytes".into(),
+        FieldType::Struct(name) => name.clone(),
+        FieldType::Array(inner) => format!("Vec<{}>", base_type(inner)),
+    }
+}
+
+fn rust_type(field: &Field) -> String {
+    let base = base_type(&field.ty);
+    if field.nullable.is_some() {
+        format!("Option<{base}>")
+    } else {
+        base
+    }
+}
+
+fn parse_int(text: &str) -> Result<i128, String> {
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t),
+    };
+    let v = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => i128::from_str_radix(hex, 16),
+        None => t.parse::<i128>(),
+    }
+    .map_err(|e| format!("bad integer default '{text}': {e}"))?;
+    Ok(if neg { -v } else { v })
+}
+
+fn rust_str_literal(s: &str) -> String {
+    format!("{s:?}")
+}
+
+/// The default value of a field, as a Rust expression.
+fn default_expr(field: &Field) -> Result<String, String> {
+    let d = field.default.as_deref();
+    if field.nullable.is_some() && d == Some("null") {
+        return Ok("None".into());
+    }
+    let base = match &field.ty {
+        FieldType::Bool => match d {
+            None | Some("false") => "false".into(),
+            Some("true") => "true".into(),
+            Some(o) => return Err(format!("bad bool default '{o}'")),
+        },
+        FieldType::Int8
+        | FieldType::Int16
+        | FieldType::UInt16
+        | FieldType::Int32
+        | FieldType::UInt32
+        | FieldType::Int64 => match d {
+            None | Some("") => "0".into(),
+            Some(t) => parse_int(t)?.to_string(),
+        },
+        FieldType::Float64 => match d {
+            None => "0.0".into(),
+            Some(t) => format!("{:?}", t.parse::<f64>().map_err(|e| e.to_string())?),
+        },
+        FieldType::Uuid => "Uuid::ZERO".into(),
+        FieldType::String => match d {
+            None | Some("") => "StrBytes::new()".into(),
+            Some(t) => format!("StrBytes::from_static_str({})", rust_str_literal(t)),
+        },
+        FieldType::Bytes | FieldType::Records => "Bytes::new()".into(),
+        FieldType::Struct(name) => format!("{name}::default()"),
+        FieldType::Array(_) => "Vec::new()".into(),
+    };
+    Ok(if field.nullable.is_some() {
+        format!("Some({base})")
+    } else {
+        base
+    })
+}
+
+/// An expression that is true when the field holds its default value.
+fn is_default_expr(field: &Field, access: &str) -> Result<String, String> {
+    let default = default_expr(field)?;
+    if default == "None" {
+        return Ok(format!("{access}.is_none()"));
+    }
+    if field.nullable.is_none() {
+        match &field.ty {
+            FieldType::Array(_) | FieldType::Bytes | FieldType::Records => {
+                return Ok(format!("{access}.is_empty()"));
+            }
+            FieldType::String if default == "StrBytes::new()" => {
+                return Ok(format!("{access}.is_empty()"));
+            }
+            _ => {}
+        }
+    }
+    Ok(format!("{access} == {default}"))
+}
+
+/// Per-schema generation context.
+pub struct Ctx<'a> {
+    pub schema: &'a Schema,
+}
+
+impl Ctx<'_> {
+    fn flexible_cond(&self, within: Versions) -> String {
+        match self.schema.flexible {
+            None => "false".into(),
+            Some(f) if never(f, within) => "false".into(),
+            Some(f) => cond(f, within).unwrap_or_else(|| "true".into()),
+        }
+    }
+
+    /// The expression telling whether a field uses compact encodings.
+    fn compact_expr(&self, field: &Field, within: Versions) -> String {
+        match field.flexible_override {
+            Some(None) => "false".into(),
+            Some(Some(f)) if never(f, within) => "false".into(),
+            Some(Some(f)) => cond(f, within).unwrap_or_else(|| "true".into()),
+            None => "flexible".into(),
+        }
+    }
+
+    fn has_flexible(&self) -> bool {
+        self.schema.flexible.is_some()
+    }
+}
+
+/// Size of a non-null value held in place `v`.
+fn size_value(ty: &FieldType, v: &str, compact: &str, depth: usize) -> String {
+    if let Some(n) = fixed_size(ty) {
+        return n.to_string();
+    }
+    match ty {
+        FieldType::String => format!("codec::string_size(&{v}, {compact})"),
+        FieldType::Bytes | FieldType::Records => format!("codec::bytes_size(&{v}, {compact})"),
+        FieldType::Struct(_) => format!("{v}.encoded_size(version)?"),
+        FieldType::Array(inner) => {
+            let len = format!("codec::array_len_size(Some({v}.len()), {compact})");
+            if let Some(n) = fixed_size(inner) {
+                format!("({len} + {v}.len() * {n})")
+            } else {
+                let item = format!("item{depth}");
+                let inner_size = size_value(inner, &format!("(*{item})"), compact, depth + 1);
+                format!(
+                    "({len} + {{ let mut s = 0usize; for {item} in {v}.iter() {{ s += {inner_size}; }} s }})"
+                )
+            }
+        }
+        _ => unreachable!("fixed-size types handled above"),
+    }
+}
+
+/// Size of a nullable value held in place `v` (an `Option`).
+fn size_nullable(ty: &FieldType, v: &str, compact: &str, depth: usize) -> String {
+    match ty {
+        FieldType::String => format!("codec::nullable_string_size({v}.as_deref(), {compact})"),
+        FieldType::Bytes | FieldType::Records => {
+            format!("codec::nullable_bytes_size({v}.as_deref(), {compact})")
+        }
+        FieldType::Struct(_) => {
+            format!("match &{v} {{ None => 1, Some(s) => 1 + s.encoded_size(version)? }}")
+        }
+        FieldType::Array(_) => {
+            let inner = size_value(ty, "(*a)", compact, depth);
+            format!(
+                "match &{v} {{ None => codec::array_len_size(None, {compact}), Some(a) => {inner} }}"
+            )
+        }
+        other => {
+            let inner = size_value(other, "(*x)", compact, depth);
+            format!("match &{v} {{ None => 0, Some(x) => {inner} }}")
+        }
+    }
+}
+
+/// Statements writing a non-null value held in place `v`.
+fn put_value(ty: &FieldType, v: &str, compact: &str, depth: usize) -> String {
+    match ty {
+        FieldType::Bool => format!("buf.put_u8(u8::from({v}));"),
+        FieldType::Int8 => format!("buf.put_i8({v});"),
+        FieldType::Int16 => format!("buf.put_i16({v});"),
+        FieldType::UInt16 => format!("buf.put_u16({v});"),
+        FieldType::Int32 => format!("buf.put_i32({v});"),
+        FieldType::UInt32 => format!("buf.put_u32({v});"),
+        FieldType::Int64 => format!("buf.put_i64({v});"),
+        FieldType::Float64 => format!("buf.put_f64({v});"),
+        FieldType::Uuid => format!("codec::put_uuid(buf, &{v});"),
+        FieldType::String => format!("codec::put_string(buf, &{v}, {compact})?;"),
+        FieldType::Bytes | FieldType::Records => {
+            format!("codec::put_bytes(buf, &{v}, {compact})?;")
+        }
+        FieldType::Struct(_) => format!("{v}.encode(buf, version)?;"),
+        FieldType::Array(inner) => {
+            let item = format!("item{depth}");
+            let inner_put = put_value(inner, &format!("(*{item})"), compact, depth + 1);
+            format!(
+                "codec::put_array_len(buf, Some({v}.len()), {compact})?; for {item} in {v}.iter() {{ {inner_put} }}"
+            )
+        }
+    }
+}
+
+/// Statements writing a nullable value held in place `v`, where null is allowed.
+fn put_nullable(ty: &FieldType, v: &str, compact: &str, depth: usize) -> String {
+    match ty {
+        FieldType::String => {
+            format!("codec::put_nullable_string(buf, {v}.as_deref(), {compact})?;")
+        }
+        FieldType::Bytes | FieldType::Records => {
+            format!("codec::put_nullable_bytes(buf, {v}.as_deref(), {compact})?;")
+        }
+        FieldType::Struct(_) => format!(
+            "match &{v} {{ None => buf.put_i8(-1), Some(s) => {{ buf.put_i8(1); s.encode(buf, version)?; }} }}"
+        ),
+        FieldType::Array(_) => {
+            let inner = put_value(ty, "(*a)", compact, depth);
+            format!(
+                "match &{v} {{ None => codec::put_array_len(buf, None, {compact})?, Some(a) => {{ {inner} }} }}"
+            )
+        }
+        other => {
+            let inner = put_value(other, "(*x)", compact, depth);
+            format!("if let Some(x) = &{v} {{ {inner} }}")
+        }
+    }
+}
+
+/// An expression reading a non-null value from `buf`.
+fn read_value(ty: &FieldType, buf: &str, compact: &str) -> String {
+    match ty {
+        FieldType::Bool => format!("codec::get_bool({buf})?"),
+        FieldType::Int8 => format!("codec::get_i8({buf})?"),
+        FieldType::Int16 => format!("codec::get_i16({buf})?"),
+        FieldType::UInt16 => format!("codec::get_u16({buf})?"),
+        FieldType::Int32 => format!("codec::get_i32({buf})?"),
+        FieldType::UInt32 => format!("codec::get_u32({buf})?"),
+        FieldType::Int64 => format!("codec::get_i64({buf})?"),
+        FieldType::Float64 => format!("codec::get_f64({buf})?"),
+        FieldType::Uuid => format!("codec::get_uuid({buf})?"),
+        FieldType::String => format!("codec::get_string({buf}, {compact})?"),
+        FieldType::Bytes | FieldType::Records => format!("codec::get_bytes({buf}, {compact})?"),
+        FieldType::Struct(name) => format!("{name}::decode({buf}, version)?"),
+        FieldType::Array(inner) => {
+            let elem = read_value(inner, buf, compact);
+            format!(
+                "{{ let n = codec::get_non_null_array_len({buf}, {compact})?; let mut v = codec::bounded_vec(n); for _ in 0..n {{ v.push({elem}); }} v }}"
+            )
+        }
+    }
+}
+
+/// An expression reading an `Option` value that may be null.
+fn read_nullable(ty: &FieldType, buf: &str, compact: &str) -> String {
+    match ty {
+        FieldType::String => format!("codec::get_nullable_string({buf}, {compact})?"),
+        FieldType::Bytes | FieldType::Records => {
+            format!("codec::get_nullable_bytes({buf}, {compact})?")
+        }
+        FieldType::Struct(name) => format!(
+            "if codec::get_struct_present({buf})? {{ Some({name}::decode({buf}, version)?) }} else {{ None }}"
+        ),
+        FieldType::Array(inner) => {
+            let elem = read_value(inner, buf, compact);
+            format!(
+                "match codec::get_array_len({buf}, {compact})? {{ None => None, Some(n) => {{ let mut v = codec::bounded_vec(n); for _ in 0..n {{ v.push({elem}); }} Some(v) }} }}"
+            )
+        }
+        other => format!("Some({})", read_value(other, buf, compact)),
+    }
+}
+
+fn strategy_value(ty: &FieldType) -> String {
+    match ty {
+        FieldType::Bool => "any::<bool>().boxed()".into(),
+        FieldType::Int8 => "any::<i8>().boxed()".into(),
+        FieldType::Int16 => "any::<i16>().boxed()".into(),
+        FieldType::UInt16 => "any::<u16>().boxed()".into(),
+        FieldType::Int32 => "any::<i32>().boxed()".into(),
+        FieldType::UInt32 => "any::<u32>().boxed()".into(),
+        FieldType::Int64 => "any::<i64>().boxed()".into(),
+        // Whole numbers only: NaN would make a round trip compare unequal to itself.
+        FieldType::Float64 => "any::<i32>().prop_map(f64::from).boxed()".into(),
+        FieldType::Uuid => "any::<u128>().prop_map(Uuid::from_u128).boxed()".into(),
+        FieldType::String => "codec::testing::string_strategy()".into(),
+        FieldType::Bytes | FieldType::Records => "codec::testing::bytes_strategy()".into(),
+        FieldType::Struct(name) => format!("<{name} as ArbitraryMessage>::arbitrary(version)"),
+        FieldType::Array(inner) => format!(
+            "proptest::collection::vec({}, 0..codec::testing::MAX_ARRAY_LEN).boxed()",
+            strategy_value(inner)
+        ),
+    }
+}
+
+fn doc_text(text: &str) -> String {
+    text.replace('[', "\\[")
+        .replace(']', "\\]")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+impl Ctx<'_> {
+    /// Emits one struct with all its impls.
+    pub fn emit_struct(
+        &self,
+        out: &mut String,
+        def: &StructDef,
+        is_top: bool,
+    ) -> Result<(), String> {
+        let schema = self.schema;
+        let within = def.versions;
+        let name = &def.name;
+        let flexible_possible =
+            self.has_flexible() && !never(schema.flexible.unwrap_or(Versions::ALL), within);
+
+        // Tagged fields by ascending tag, for encoding order.
+        let mut tagged: Vec<&Field> = def.fields.iter().filter(|f| f.tagged.is_some()).collect();
+        tagged.sort_by_key(|f| f.tag);
+        for w in tagged.windows(2) {
+            if w[0].tag == w[1].tag {
+                return Err(format!("{name}: duplicate tag {:?}", w[0].tag));
+            }
+        }
+        let plain: Vec<&Field> = def.fields.iter().filter(|f| f.tagged.is_none()).collect();
+
+        // The struct.
+        if is_top {
+            let _ = writeln!(
+                out,
+                "/// {name}, versions {} (flexible from {}).",
+                schema.valid.describe(),
+                schema
+                    .flexible
+                    .map_or("never".into(), |f| f.min.to_string())
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "/// A `{name}` of [`{}`], versions {}.",
+                schema.name,
+                within.describe()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "#[derive(Debug, Clone, PartialEq)]\npub struct {name} {{"
+        );
+        for f in &def.fields {
+            let mut doc = doc_text(f.about.trim());
+            if !doc.is_empty() && !doc.ends_with('.') {
+                doc.push('.');
+            }
+            let _ = write!(
+                out,
+                "    /// {doc}\n    ///\n    /// Versions {}",
+                f.versions.describe()
+            );
+            if let Some(n) = f.nullable {
+                let _ = write!(out, "; nullable in {}", n.describe());
+            }
+            if let (Some(t), Some(tag)) = (f.tagged, f.tag) {
+                let _ = write!(out, "; tagged (tag {tag}) in {}", t.describe());
+            }
+            if f.map_key {
+                out.push_str("; the key of its list");
+            }
+            if f.ignorable {
+                out.push_str("; ignorable (dropped when a version cannot carry it)");
+            }
+            let _ = writeln!(out, ".\n    pub {}: {},", field_ident(f), rust_type(f));
+        }
+        if flexible_possible {
+            out.push_str(
+                "    /// Tagged fields this schema revision does not know, kept for re-encoding.\n    pub unknown_tagged_fields: Vec<RawTaggedField>,\n",
+            );
+        }
+        out.push_str("}\n\n");
+
+        // Default.
+        let _ = writeln!(
+            out,
+            "impl Default for {name} {{\n    fn default() -> Self {{\n        Self {{"
+        );
+        for f in &def.fields {
+            let _ = writeln!(out, "            {}: {},", field_ident(f), default_expr(f)?);
+        }
+        if flexible_possible {
+            out.push_str("            unknown_tagged_fields: Vec::new(),\n");
+        }
+        out.push_str("        }\n    }\n}\n\n");
+
+        let api_key = schema.api_key.map_or(-1, i64::from);
+        let version_check_enc = if is_top {
+            format!(
+                "if !<Self as Message>::VERSIONS.contains(version) {{ return Err(EncodeError::UnsupportedVersion {{ api_key: {api_key}, version }}); }}\n"
+            )
+        } else {
+            String::new()
+        };
+        let version_check_dec = version_check_enc.replace("EncodeError", "DecodeError");
+        let flexible = self.flexible_cond(within);
+
+        // Encode: size.
+        let _ = writeln!(
+            out,
+            "impl Encode for {name} {{\n    fn encoded_size(&self, version: i16) -> Result<usize, EncodeError> {{\n{version_check_enc}        let flexible = {flexible};\n        let mut size = 0usize;"
+        );
+        for f in &plain {
+            let ident = field_ident(f);
+            let access = format!("self.{ident}");
+            let compact = self.compact_expr(f, within);
+            let size = if f.nullable.is_some() {
+                size_nullable(&f.ty, &access, &compact, 0)
+            } else {
+                size_value(&f.ty, &access, &compact, 0)
+            };
+            let present = cond(f.versions, within);
+            let null_check = self.null_check(def, f, within);
+            match present {
+                None => {
+                    let _ = writeln!(out, "        {null_check}size += {size};");
+                }
+                Some(c) => {
+                    let _ = writeln!(out, "        if {c} {{ {null_check}size += {size}; }}");
+                    if !f.ignorable {
+                        let _ = writeln!(
+                            out,
+                            "        else if !({}) {{ return Err(EncodeError::FieldNotSupported {{ message: \"{name}\", field: \"{}\", version }}); }}",
+                            is_default_expr(f, &access)?,
+                            f.name
+                        );
+                    }
+                }
+            }
+        }
+        if flexible_possible {
+            out.push_str("        if flexible {\n            let mut tagged_count = self.unknown_tagged_fields.len();\n            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);\n");
+            for f in &tagged {
+                let (tag_versions, tag) = (f.tagged.unwrap_or(f.versions), f.tag.unwrap_or(0));
+                let ident = field_ident(f);
+                let access = format!("self.{ident}");
+                let size = if f.nullable.is_some() {
+                    size_nullable(&f.ty, &access, "true", 0)
+                } else {
+                    size_value(&f.ty, &access, "true", 0)
+                };
+                let is_default = is_default_expr(f, &access)?;
+                let present = cond(tag_versions, within).unwrap_or_else(|| "true".into());
+                let _ = writeln!(
+                    out,
+                    "            if {present} {{ if !({is_default}) {{ tagged_count += 1; tagged_size += codec::tagged_field_size({tag}, {size}); }} }}"
+                );
+                if !f.ignorable {
+                    let _ = writeln!(
+                        out,
+                        "            else if !({is_default}) {{ return Err(EncodeError::FieldNotSupported {{ message: \"{name}\", field: \"{}\", version }}); }}",
+                        f.name
+                    );
+                }
+            }
+            out.push_str("            size += codec::uvarint_len(tagged_count as u32) + tagged_size;\n        }\n");
+        }
+        out.push_str("        Ok(size)\n    }\n\n");
+
+        // Encode: write.
+        let _ = writeln!(
+            out,
+            "    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {{\n{version_check_enc}        let flexible = {flexible};"
+        );
+        for f in &plain {
+            let ident = field_ident(f);
+            let access = format!("self.{ident}");
+            let compact = self.compact_expr(f, within);
+            let null_check = self.null_check(def, f, within);
+            let put = self.put_field(f, &access, &compact, within);
+            match cond(f.versions, within) {
+                None => {
+                    let _ = writeln!(out, "        {null_check}{put}");
+                }
+                Some(c) => {
+                    let _ = writeln!(out, "        if {c} {{ {null_check}{put} }}");
+                    if !f.ignorable {
+                        let _ = writeln!(
+                            out,
+                            "        else if !({}) {{ return Err(EncodeError::FieldNotSupported {{ message: \"{name}\", field: \"{}\", version }}); }}",
+                            is_default_expr(f, &access)?,
+                            f.name
+                        );
+                    }
+                }
+            }
+        }
+        if flexible_possible {
+            out.push_str("        if flexible {\n            let mut tagged_count = self.unknown_tagged_fields.len();\n");
+            for f in &tagged {
+                let tag_versions = f.tagged.unwrap_or(f.versions);
+                let access = format!("self.{}", field_ident(f));
+                let is_default = is_default_expr(f, &access)?;
+                let present = cond(tag_versions, within).unwrap_or_else(|| "true".into());
+                let _ = writeln!(
+                    out,
+                    "            if {present} && !({is_default}) {{ tagged_count += 1; }}"
+                );
+            }
+            out.push_str("            codec::put_uvarint(buf, tagged_count as u32);\n            let mut next_unknown = 0usize;\n");
+            for f in &tagged {
+                let (tag_versions, tag) = (f.tagged.unwrap_or(f.versions), f.tag.unwrap_or(0));
+                let access = format!("self.{}", field_ident(f));
+                let is_default = is_default_expr(f, &access)?;
+                let present = cond(tag_versions, within).unwrap_or_else(|| "true".into());
+                let (size, put) = if f.nullable.is_some() {
+                    (
+                        size_nullable(&f.ty, &access, "true", 0),
+                        put_nullable(&f.ty, &access, "true", 0),
+                    )
+                } else {
+                    (
+                        size_value(&f.ty, &access, "true", 0),
+                        put_value(&f.ty, &access, "true", 0),
+                    )
+                };
+                let _ = writeln!(
+                    out,
+                    "            codec::put_unknown_tagged_below(buf, &self.unknown_tagged_fields, &mut next_unknown, {tag})?;\n            if {present} && !({is_default}) {{ codec::put_tagged_field_header(buf, {tag}, {size})?; {put} }}"
+                );
+            }
+            out.push_str("            codec::put_unknown_tagged_below(buf, &self.unknown_tagged_fields, &mut next_unknown, u64::MAX)?;\n            let _ = tagged_count;\n        }\n");
+        }
+        out.push_str("        Ok(())\n    }\n}\n\n");
+
+        // Decode.
+        let _ = writeln!(
+            out,
+            "impl Decode for {name} {{\n    fn decode(buf: &mut Bytes, version: i16) -> Result<Self, DecodeError> {{\n{version_check_dec}        let flexible = {flexible};"
+        );
+        for f in &plain {
+            let ident = field_ident(f);
+            let compact = self.compact_expr(f, within);
+            let read = self.read_field(f, "buf", &compact, within);
+            match cond(f.versions, within) {
+                None => {
+                    let _ = writeln!(out, "        let {ident} = {read};");
+                }
+                Some(c) => {
+                    let _ = writeln!(
+                        out,
+                        "        let {ident} = if {c} {{ {read} }} else {{ {} }};",
+                        default_expr(f)?
+                    );
+                }
+            }
+        }
+        for f in &tagged {
+            let _ = writeln!(
+                out,
+                "        let mut {} = {};",
+                field_ident(f),
+                default_expr(f)?
+            );
+        }
+        if flexible_possible {
+            out.push_str("        let mut unknown_tagged_fields = Vec::new();\n        if flexible {\n            let count = codec::get_tagged_count(buf)?;\n            for _ in 0..count {\n                let (tag, mut data) = codec::get_tagged_field(buf)?;\n                match tag {\n");
+            for f in &tagged {
+                let (tag_versions, tag) = (f.tagged.unwrap_or(f.versions), f.tag.unwrap_or(0));
+                let guard = cond(tag_versions, within)
+                    .map(|c| format!(" if {c}"))
+                    .unwrap_or_default();
+                let read = self.read_field(f, "&mut data", "true", within);
+                let _ = writeln!(
+                    out,
+                    "                    {tag}{guard} => {{ {} = {read}; codec::expect_empty(&data, \"{name}.{}\")?; }}",
+                    field_ident(f),
+                    f.name
+                );
+            }
+            out.push_str("                    _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),\n                }\n            }\n        }\n");
+        } else {
+            out.push_str("        let _ = flexible;\n");
+        }
+        out.push_str("        Ok(Self {\n");
+        for f in &def.fields {
+            let _ = writeln!(out, "            {},", field_ident(f));
+        }
+        if flexible_possible {
+            out.push_str("            unknown_tagged_fields,\n");
+        }
+        out.push_str("        })\n    }\n}\n\n");
+
+        self.emit_strategy(out, def, &plain, &tagged, flexible_possible)?;
+        Ok(())
+    }
+
+    /// A statement that fails when a field is null in a version that cannot carry a null.
+    fn null_check(&self, def: &StructDef, f: &Field, within: Versions) -> String {
+        let Some(nullable) = f.nullable else {
+            return String::new();
+        };
+        let Some(field_range) = f.versions.intersect(within) else {
+            return String::new();
+        };
+        match cond(nullable, field_range) {
+            None => String::new(),
+            Some(c) => format!(
+                "if !({c}) && self.{}.is_none() {{ return Err(EncodeError::NullNotAllowed {{ message: \"{}\", field: \"{}\", version }}); }} ",
+                field_ident(f),
+                def.name,
+                f.name
+            ),
+        }
+    }
+
+    fn put_field(&self, f: &Field, access: &str, compact: &str, within: Versions) -> String {
+        if f.nullable.is_none() {
+            return put_value(&f.ty, access, compact, 0);
+        }
+        // Nullable structs carry a presence byte only in versions where they may be null.
+        if let FieldType::Struct(_) = f.ty {
+            let field_range = f.versions.intersect(within).unwrap_or(f.versions);
+            if let Some(c) = f.nullable.and_then(|n| cond(n, field_range)) {
+                let put_null = put_nullable(&f.ty, access, compact, 0);
+                return format!(
+                    "if {c} {{ {put_null} }} else if let Some(s) = &{access} {{ s.encode(buf, version)?; }}"
+                );
+            }
+        }
+        put_nullable(&f.ty, access, compact, 0)
+    }
+
+    fn read_field(&self, f: &Field, buf: &str, compact: &str, within: Versions) -> String {
+        let Some(nullable) = f.nullable else {
+            return read_value(&f.ty, buf, compact);
+        };
+        let field_range = f.versions.intersect(within).unwrap_or(f.versions);
+        match cond(nullable, field_range) {
+            None => read_nullable(&f.ty, buf, compact),
+            Some(c) => format!(
+                "if {c} {{ {} }} else {{ Some({}) }}",
+                read_nullable(&f.ty, buf, compact),
+                read_value(&f.ty, buf, compact)
+            ),
+        }
+    }
+
+    fn emit_strategy(
+        &self,
+        out: &mut String,
+        def: &StructDef,
+        plain: &[&Field],
+        tagged: &[&Field],
+        flexible_possible: bool,
+    ) -> Result<(), String> {
+        let within = def.versions;
+        let name = &def.name;
+        let mut strategies = Vec::new();
+        for f in plain.iter().chain(tagged.iter()) {
+            let present = f.tagged.unwrap_or(f.versions);
+            let value = strategy_value(&f.ty);
+            let live = match f.nullable {
+                None => value,
+                Some(n) => {
+                    let field_range = f.versions.intersect(within).unwrap_or(f.versions);
+                    match cond(n, field_range) {
+                        None => format!("proptest::option::of({value}).boxed()"),
+                        Some(c) => format!(
+                            "if {c} {{ proptest::option::of({value}).boxed() }} else {{ {value}.prop_map(Some).boxed() }}"
+                        ),
+                    }
+                }
+            };
+            let s = match cond(present, within) {
+                None => live,
+                Some(c) => format!(
+                    "if {c} {{ {live} }} else {{ Just({}).boxed() }}",
+                    default_expr(f)?
+                ),
+            };
+            strategies.push((field_ident(f), s));
+        }
+        if flexible_possible {
+            let flexible = self.flexible_cond(within);
+            strategies.push((
+                "unknown_tagged_fields".into(),
+                format!("if {flexible} {{ codec::testing::unknown_tagged_strategy() }} else {{ Just(Vec::new()).boxed() }}"),
+            ));
+        }
+        let _ = writeln!(
+            out,
+            "#[cfg(any(test, feature = \"arbitrary\"))]\nimpl ArbitraryMessage for {name} {{\n    fn arbitrary(version: i16) -> proptest::strategy::BoxedStrategy<Self> {{\n        use proptest::prelude::*;"
+        );
+        if strategies.is_empty() {
+            out.push_str(
+                "        let _ = version;\n        Just(Self::default()).boxed()\n    }\n}\n\n",
+            );
+            return Ok(());
+        }
+        // Proptest implements strategies for tuples of up to 12: group fields by 10.
+        let chunks: Vec<&[(String, String)]> = strategies.chunks(10).collect();
+        let mut tuple = String::from("(");
+        let mut pattern = String::from("(");
+        for chunk in &chunks {
+            tuple.push('(');
+            pattern.push('(');
+            for (ident, s) in chunk.iter() {
+                let _ = write!(tuple, "{s}, ");
+                let _ = write!(pattern, "{ident}, ");
+            }
+            tuple.push_str("), ");
+            pattern.push_str("), ");
+        }
+        tuple.push(')');
+        pattern.push(')');
+        let mut fields = String::new();
+        for (ident, _) in &strategies {
+            let _ = write!(fields, "{ident}, ");
+        }
+        let _ = writeln!(
+            out,
+            "        {tuple}.prop_map(|{pattern}| Self {{ {fields} }}).boxed()\n    }}\n}}\n\n"
+        );
+        Ok(())
+    }
+
+    /// The whole module for the schema.
+    pub fn emit_module(&self) -> Result<String, String> {
+        let schema = self.schema;
+        let mut out = String::new();
+        let kind = match schema.kind {
+            Kind::Request => "request",
+            Kind::Response => "response",
+            Kind::Header => "header",
+            Kind::Data => "data schema",
+        };
+        let _ = writeln!(
+            out,
+            "//! `{}`: the {kind}{}, versions {}.\n//!\n//! Generated by `cargo xtask codegen` from `{}.json`; do not edit.\n",
+            schema.name,
+            schema
+                .api_key
+                .map(|k| format!(" of API key {k}"))
+                .unwrap_or_default(),
+            schema.valid.describe(),
+            schema.name
+        );
+        out.push_str(concat!(
+            "#![allow(unused_mut, unused_variables, unused_imports, unused_parens, unreachable_patterns)]\n",
+            "#![allow(clippy::all)]\n\n",
+            "use bytes::{BufMut, Bytes, BytesMut};\n\n",
+            "use crate::codec::{self, Decode, Encode, Message, RawTaggedField, StrBytes, Uuid, VersionRange};\n",
+            "#[cfg(any(test, feature = \"arbitrary\"))]\n",
+            "use crate::codec::ArbitraryMessage;\n",
+            "use crate::{ApiKey, DecodeError, EncodeError};\n\n",
+        ));
+        for (i, def) in schema.structs.iter().enumerate() {
+            if RESERVED_NAMES.contains(&def.name.as_str()) {
+                return Err(format!("struct name {} clashes with an import", def.name));
+            }
+            self.emit_struct(&mut out, def, i == 0)?;
+        }
+        let name = &schema.name;
+        let flexible = schema
+            .flexible
+            .map_or("None".into(), |f| format!("Some({})", f.min));
+        let _ = writeln!(
+            out,
+            "impl Message for {name} {{\n    const NAME: &'static str = \"{name}\";\n    const VERSIONS: VersionRange = VersionRange::new({}, {});\n    const FLEXIBLE_FROM: Option<i16> = {flexible};\n}}\n",
+            schema.valid.min, schema.valid.max
+        );
+        if let (Some(key), Some(api)) = (schema.api_key, super::api_name(schema)) {
+            let konst = super::schema::screaming_case(&api);
+            match schema.kind {
+                Kind::Request => {
+                    let _ = writeln!(
+                        out,
+                        "impl crate::codec::RequestMessage for {name} {{\n    const API_KEY: ApiKey = ApiKey::{konst};\n    type Response = super::{api}Response;\n}}\n"
+                    );
+                }
+                Kind::Response => {
+                    let _ = writeln!(
+                        out,
+                        "impl crate::codec::ResponseMessage for {name} {{\n    const API_KEY: ApiKey = ApiKey::{konst};\n}}\n"
+                    );
+                }
+                _ => {}
+            }
+            let _ = key;
+        }
+        let _ = writeln!(
+            out,
+            "#[cfg(test)]\nmod tests {{\n    #[test]\n    fn round_trip_every_version() {{\n        crate::codec::testing::check_round_trip::<super::{name}>();\n    }}\n}}"
+        );
+        Ok(out)
+    }
+}
