@@ -26,7 +26,7 @@ pub mod records;
 pub use api_key::ApiKey;
 pub use codec::{Decode, Encode, Message, RequestMessage, ResponseMessage, StrBytes, Uuid};
 pub use error::{DecodeError, EncodeError};
-// pub use error_code::ErrorCode;
+pub use error_code::ErrorCode;
 
 /// Every generated message, one module per schema, with its structs re-exported flat.
 pub mod messages {
