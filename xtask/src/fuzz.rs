@@ -1,7 +1,51 @@
-//! `cargo xtask fuzz`: runs the cargo-fuzz targets (placeholder until the targets land).
+//! `cargo xtask fuzz [--seconds N] [TARGET…]`: runs each cargo-fuzz target under `fuzz/` for N
+//! seconds (default 60), installing cargo-fuzz first if it is missing. Needs the nightly
+//! toolchain, which libFuzzer's instrumentation requires.
 
 use std::path::Path;
+use std::process::Command;
 
-pub fn run(_root: &Path, _args: &[String]) -> Result<(), String> {
-    Err("fuzz: not implemented yet".into())
+use crate::run_command;
+
+pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    let mut seconds: u64 = 60;
+    let mut targets = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--seconds" => {
+                let n = it.next().ok_or("--seconds needs a number")?;
+                seconds = n.parse().map_err(|e| format!("--seconds {n}: {e}"))?;
+            }
+            t => targets.push(t.to_string()),
+        }
+    }
+    let fuzz_dir = root.join("fuzz");
+    if targets.is_empty() {
+        let dir = fuzz_dir.join("fuzz_targets");
+        let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if let Some(stem) = name.strip_suffix(".rs") {
+                targets.push(stem.to_string());
+            }
+        }
+        targets.sort();
+    }
+    let has_cargo_fuzz = Command::new("cargo")
+        .args(["+nightly", "fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_cargo_fuzz {
+        run_command(root, "cargo", &["install", "cargo-fuzz", "--locked"])?;
+    }
+    let max_time = format!("-max_total_time={seconds}");
+    for target in &targets {
+        run_command(
+            &fuzz_dir,
+            "cargo",
+            &["+nightly", "fuzz", "run", target, "--", &max_time],
+        )?;
+    }
+    Ok(())
 }

@@ -45,7 +45,7 @@ impl VersionRange {
     }
 
     /// The versions of the range, lowest first.
-    pub fn iter(&self) -> impl Iterator<Item = i16> {
+    pub fn iter(&self) -> std::ops::RangeInclusive<i16> {
         self.min..=self.max
     }
 }
