@@ -104,7 +104,10 @@ mod tests {
     fn concatenated_members_decode() {
         let mut both = compress(b"hello ", None).to_vec();
         both.extend_from_slice(&compress(b"world", None));
-        assert_eq!(&GzipCodec.decompress(&both, 100).unwrap()[..], b"hello world");
+        assert_eq!(
+            &GzipCodec.decompress(&both, 100).unwrap()[..],
+            b"hello world"
+        );
     }
 
     #[test]
@@ -124,7 +127,10 @@ mod tests {
         assert!(GzipCodec.decompress(&[], 100).is_err());
         assert!(GzipCodec.decompress(b"not gzip at all", 100).is_err());
         for cut in [1, 10, packed.len() / 2, packed.len() - 1] {
-            assert!(GzipCodec.decompress(&packed[..cut], 100_000).is_err(), "{cut}");
+            assert!(
+                GzipCodec.decompress(&packed[..cut], 100_000).is_err(),
+                "{cut}"
+            );
         }
         let mut flipped = packed.to_vec();
         let mid = flipped.len() / 2;
@@ -136,7 +142,12 @@ mod tests {
     fn bomb_is_stopped_at_the_limit() {
         // 1 GiB of zeros: 1024 gzip members of 1 MiB each, built from one compressed member.
         let member = compress(&vec![0u8; 1 << 20], Some(9));
-        let bomb: Vec<u8> = member.iter().copied().cycle().take(member.len() * 1024).collect();
+        let bomb: Vec<u8> = member
+            .iter()
+            .copied()
+            .cycle()
+            .take(member.len() * 1024)
+            .collect();
         let started = Instant::now();
         assert_eq!(
             GzipCodec.decompress(&bomb, 1 << 20),

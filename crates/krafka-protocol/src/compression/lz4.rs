@@ -140,7 +140,11 @@ mod tests {
         assert_eq!(packed[4], 0b0110_0000);
         // BD: 64 KiB maximum block size.
         assert_eq!(packed[5], 0x40);
-        assert_eq!(&packed[packed.len() - 4..], &[0, 0, 0, 0], "end mark, no checksum");
+        assert_eq!(
+            &packed[packed.len() - 4..],
+            &[0, 0, 0, 0],
+            "end mark, no checksum"
+        );
     }
 
     #[test]
@@ -155,7 +159,10 @@ mod tests {
         let mut encoder = FrameEncoder::with_frame_info(info, Vec::new());
         encoder.write_all(&input).unwrap();
         let packed = encoder.finish().unwrap();
-        assert_eq!(&Lz4Codec.decompress(&packed, input.len()).unwrap()[..], &input[..]);
+        assert_eq!(
+            &Lz4Codec.decompress(&packed, input.len()).unwrap()[..],
+            &input[..]
+        );
     }
 
     #[test]
@@ -172,7 +179,10 @@ mod tests {
             assert!(Lz4Codec.decompress(&broken, 1000).is_err());
             assert_eq!(fix_legacy_header_checksum(&broken).unwrap(), good);
         }
-        assert_eq!(fix_legacy_header_checksum(&[4, 0x22, 0x4d, 0x18, 0x60]), None);
+        assert_eq!(
+            fix_legacy_header_checksum(&[4, 0x22, 0x4d, 0x18, 0x60]),
+            None
+        );
     }
 
     #[test]

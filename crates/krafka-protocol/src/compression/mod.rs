@@ -286,7 +286,10 @@ pub(crate) mod tests {
         let mut i = 0u64;
         while out.len() < len {
             out.extend_from_slice(format!("record {i} of the sample payload; ").as_bytes());
-            i = i.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) >> 40;
+            i = i
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407)
+                >> 40;
         }
         out.truncate(len);
         out

@@ -188,7 +188,10 @@ mod tests {
         // librdkafka's shape: one raw block, no framing.
         let input = sample(100_000);
         let raw = snap::raw::Encoder::new().compress_vec(&input).unwrap();
-        assert_eq!(&SnappyCodec.decompress(&raw, input.len()).unwrap()[..], &input[..]);
+        assert_eq!(
+            &SnappyCodec.decompress(&raw, input.len()).unwrap()[..],
+            &input[..]
+        );
         assert_eq!(
             SnappyCodec.decompress(&raw, input.len() - 1),
             Err(DecodeError::DecompressedTooLarge {
@@ -201,14 +204,20 @@ mod tests {
     fn concatenated_xerial_streams_decode() {
         let mut both = compress(b"hello ").to_vec();
         both.extend_from_slice(&compress(b"world"));
-        assert_eq!(&SnappyCodec.decompress(&both, 100).unwrap()[..], b"hello world");
+        assert_eq!(
+            &SnappyCodec.decompress(&both, 100).unwrap()[..],
+            b"hello world"
+        );
     }
 
     #[test]
     fn corrupt_input_is_an_error() {
         let packed = compress(&sample(100_000));
         for cut in [5, 17, 19, 20, packed.len() / 2, packed.len() - 1] {
-            assert!(SnappyCodec.decompress(&packed[..cut], 1 << 20).is_err(), "{cut}");
+            assert!(
+                SnappyCodec.decompress(&packed[..cut], 1 << 20).is_err(),
+                "{cut}"
+            );
         }
         let mut bad_length = packed.to_vec();
         bad_length[16..20].copy_from_slice(&(-1i32).to_be_bytes());

@@ -103,8 +103,14 @@ mod tests {
         // What zstd-jni's output stream writes: no content size in the frame header.
         let input = sample(100_000);
         let packed = zstd::stream::encode_all(&input[..], 3).unwrap();
-        assert_eq!(zstd::zstd_safe::get_frame_content_size(&packed).ok(), Some(None));
-        assert_eq!(&ZstdCodec.decompress(&packed, input.len()).unwrap()[..], &input[..]);
+        assert_eq!(
+            zstd::zstd_safe::get_frame_content_size(&packed).ok(),
+            Some(None)
+        );
+        assert_eq!(
+            &ZstdCodec.decompress(&packed, input.len()).unwrap()[..],
+            &input[..]
+        );
         let mut two = packed.clone();
         two.extend_from_slice(&packed);
         assert_eq!(ZstdCodec.decompress(&two, 1 << 20).unwrap().len(), 200_000);
@@ -116,7 +122,10 @@ mod tests {
         assert!(ZstdCodec.decompress(&[], 100).is_err());
         assert!(ZstdCodec.decompress(b"no zstd magic here", 100).is_err());
         for cut in [1, 4, 8, packed.len() / 2, packed.len() - 1] {
-            assert!(ZstdCodec.decompress(&packed[..cut], 1 << 20).is_err(), "{cut}");
+            assert!(
+                ZstdCodec.decompress(&packed[..cut], 1 << 20).is_err(),
+                "{cut}"
+            );
         }
         let mut flipped = packed.to_vec();
         for byte in &mut flipped[20..40] {
@@ -139,7 +148,12 @@ mod tests {
     fn bomb_is_stopped_at_the_limit() {
         // 1 GiB of zeros: one frame of 1 MiB, concatenated 1024 times.
         let frame = compress(&vec![0u8; 1 << 20], Some(19));
-        let bomb: Vec<u8> = frame.iter().copied().cycle().take(frame.len() * 1024).collect();
+        let bomb: Vec<u8> = frame
+            .iter()
+            .copied()
+            .cycle()
+            .take(frame.len() * 1024)
+            .collect();
         let started = Instant::now();
         assert_eq!(
             ZstdCodec.decompress(&bomb, 1 << 20),

@@ -1,0 +1,562 @@
+//! One decoded record, its lazily iterated headers, and the parser of the v2 record format.
+//!
+//! Decoding allocates nothing per record: keys, values and the headers section are `Bytes`
+//! slices of the batch (or of its decompressed records section). Headers are walked once when
+//! the record is parsed, so that a malformed header fails the record rather than surprising
+//! the caller later, and then again, lazily, only if the caller iterates them.
+
+use bytes::Bytes;
+
+use super::TimestampType;
+use crate::DecodeError;
+
+/// A record read from a record batch (v2) or a legacy message (v0/v1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The record's offset in its partition.
+    pub offset: i64,
+    /// The record's timestamp in milliseconds since the epoch; -1 for magic-0 messages.
+    pub timestamp: i64,
+    /// What the timestamp means. For [`TimestampType::LogAppendTime`] batches the timestamp is
+    /// the broker's append time, as Kafka's consumer reports it.
+    pub timestamp_type: TimestampType,
+    /// The key, or `None` for a null key.
+    pub key: Option<Bytes>,
+    /// The value, or `None` for a null value (a tombstone).
+    pub value: Option<Bytes>,
+    /// The headers (always empty for legacy messages).
+    pub headers: Headers,
+}
+
+/// One record header.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Header {
+    /// The key's bytes. Kafka defines header keys as UTF-8 strings, but its Java consumer
+    /// decodes them leniently, so invalid UTF-8 is not an error here either; see
+    /// [`Header::key_str`].
+    pub key: Bytes,
+    /// The value, or `None` for a null value.
+    pub value: Option<Bytes>,
+}
+
+impl Header {
+    /// The key as a string, or `None` when it is not valid UTF-8.
+    pub fn key_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.key).ok()
+    }
+}
+
+/// A record's headers: the raw, already validated headers section and its count, iterated
+/// lazily so that reading a record never allocates for its headers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    raw: Bytes,
+    count: u32,
+}
+
+impl Headers {
+    /// No headers.
+    pub const fn empty() -> Self {
+        Self {
+            raw: Bytes::new(),
+            count: 0,
+        }
+    }
+
+    /// The number of headers.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether there are no headers.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The headers, in order (keys may repeat).
+    pub fn iter(&self) -> HeadersIter {
+        HeadersIter {
+            raw: self.raw.clone(),
+            pos: 0,
+            remaining: self.count,
+        }
+    }
+
+    /// The value of the last header with this key (Kafka's `Headers.lastHeader`): `None` when
+    /// no header has the key, `Some(None)` when its value is null.
+    pub fn last(&self, key: &str) -> Option<Option<Bytes>> {
+        self.iter()
+            .filter(|h| h.key == key.as_bytes())
+            .last()
+            .map(|h| h.value)
+    }
+
+    /// The encoded headers section, as it appears in the record (without the count).
+    pub fn raw(&self) -> &Bytes {
+        &self.raw
+    }
+}
+
+impl IntoIterator for &Headers {
+    type Item = Header;
+    type IntoIter = HeadersIter;
+
+    fn into_iter(self) -> HeadersIter {
+        self.iter()
+    }
+}
+
+/// The iterator of [`Headers::iter`].
+#[derive(Debug, Clone)]
+pub struct HeadersIter {
+    raw: Bytes,
+    pos: usize,
+    remaining: u32,
+}
+
+impl Iterator for HeadersIter {
+    type Item = Header;
+
+    fn next(&mut self) -> Option<Header> {
+        if self.remaining == 0 {
+            return None;
+        }
+        self.remaining -= 1;
+        // The section was validated when the record was parsed, so this cannot fail; if it
+        // somehow did, ending the iteration is the only answer that cannot panic.
+        let mut cursor = Cursor::new(&self.raw, self.pos);
+        let key = cursor.bytes("header key").ok()??;
+        let value = cursor.bytes("header value").ok()?;
+        self.pos = cursor.pos;
+        Some(Header { key, value })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining as usize, Some(self.remaining as usize))
+    }
+}
+
+/// A read position in a `Bytes` buffer, with the zig-zag varints of the record format.
+///
+/// Records are parsed by position rather than by advancing `Bytes`, so that only the key,
+/// value and headers become (reference-counted) slices. `end` bounds what may be read.
+pub(crate) struct Cursor<'a> {
+    data: &'a Bytes,
+    pub(crate) pos: usize,
+    end: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(data: &'a Bytes, pos: usize) -> Self {
+        Self {
+            data,
+            pos,
+            end: data.len(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn remaining(&self) -> usize {
+        self.end.saturating_sub(self.pos)
+    }
+
+    #[inline]
+    fn byte(&mut self, what: &'static str) -> Result<u8, DecodeError> {
+        if self.pos >= self.end {
+            return Err(DecodeError::Truncated { what });
+        }
+        let byte = *self
+            .data
+            .get(self.pos)
+            .ok_or(DecodeError::Truncated { what })?;
+        self.pos += 1;
+        Ok(byte)
+    }
+
+    #[inline]
+    pub(crate) fn skip(&mut self, n: usize, what: &'static str) -> Result<(), DecodeError> {
+        if n > self.remaining() {
+            return Err(DecodeError::Truncated { what });
+        }
+        self.pos += n;
+        Ok(())
+    }
+
+    /// An unsigned varint of at most 5 bytes, the fifth carrying at most 4 bits.
+    #[inline]
+    fn uvarint(&mut self) -> Result<u32, DecodeError> {
+        let first = self.byte("varint")?;
+        if first < 0x80 {
+            return Ok(u32::from(first));
+        }
+        let mut value = u32::from(first & 0x7f);
+        for shift in [7, 14, 21, 28] {
+            let byte = self.byte("varint")?;
+            if shift == 28 && byte > 0x0f {
+                return Err(DecodeError::VarintTooLong);
+            }
+            value |= u32::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Ok(value);
+            }
+        }
+        Err(DecodeError::VarintTooLong)
+    }
+
+    #[inline]
+    pub(crate) fn varint(&mut self) -> Result<i32, DecodeError> {
+        let raw = self.uvarint()?;
+        Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
+    }
+
+    #[inline]
+    pub(crate) fn varlong(&mut self) -> Result<i64, DecodeError> {
+        let first = self.byte("varlong")?;
+        let raw = if first < 0x80 {
+            u64::from(first)
+        } else {
+            let mut value = u64::from(first & 0x7f);
+            let mut shift = 7;
+            loop {
+                let byte = self.byte("varlong")?;
+                if shift == 63 && byte > 0x01 {
+                    return Err(DecodeError::VarintTooLong);
+                }
+                value |= u64::from(byte & 0x7f) << shift;
+                if byte < 0x80 {
+                    break value;
+                }
+                shift += 7;
+                if shift > 63 {
+                    return Err(DecodeError::VarintTooLong);
+                }
+            }
+        };
+        Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
+    }
+
+    /// A varint length (-1 for null) and the bytes it covers, checked against what remains.
+    #[inline]
+    fn length(&mut self, what: &'static str) -> Result<Option<usize>, DecodeError> {
+        let length = self.varint()?;
+        if length == -1 {
+            return Ok(None);
+        }
+        match usize::try_from(length) {
+            Ok(n) if n <= self.remaining() => Ok(Some(n)),
+            _ => Err(DecodeError::InvalidLength {
+                what,
+                length: i64::from(length),
+            }),
+        }
+    }
+
+    /// A nullable varint-prefixed byte field, as a slice of the buffer.
+    #[inline]
+    pub(crate) fn bytes(&mut self, what: &'static str) -> Result<Option<Bytes>, DecodeError> {
+        Ok(self.length(what)?.map(|n| {
+            let start = self.pos;
+            self.pos += n;
+            self.data.slice(start..self.pos)
+        }))
+    }
+
+    /// Skips a nullable varint-prefixed byte field.
+    #[inline]
+    fn skip_bytes(&mut self, what: &'static str) -> Result<Option<usize>, DecodeError> {
+        let length = self.length(what)?;
+        self.pos += length.unwrap_or(0);
+        Ok(length)
+    }
+}
+
+/// What a record needs from its batch to become absolute.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RecordContext {
+    pub(crate) base_offset: i64,
+    pub(crate) base_timestamp: i64,
+    pub(crate) timestamp_type: TimestampType,
+    /// The batch's max timestamp, which is every record's timestamp under log append time.
+    pub(crate) max_timestamp: i64,
+}
+
+/// Parses one v2 record at `cursor`.
+///
+/// The record's declared length must match its fields exactly (Kafka rejects a record whose
+/// fields end early or run past its length).
+pub(crate) fn parse_record(
+    cursor: &mut Cursor<'_>,
+    ctx: &RecordContext,
+) -> Result<Record, DecodeError> {
+    let length = cursor.varint()?;
+    let length = usize::try_from(length)
+        .ok()
+        .filter(|n| *n <= cursor.remaining())
+        .ok_or(DecodeError::InvalidLength {
+            what: "record",
+            length: i64::from(length),
+        })?;
+    let end = cursor.pos + length;
+    cursor.skip(1, "record attributes")?;
+    let timestamp_delta = cursor.varlong()?;
+    let offset_delta = cursor.varint()?;
+    let key = cursor.bytes("record key")?;
+    let value = cursor.bytes("record value")?;
+    let header_count = cursor.varint()?;
+    if cursor.pos > end {
+        return Err(DecodeError::InvalidRecord {
+            what: "record fields run past its length",
+        });
+    }
+    let headers = parse_headers(cursor, header_count, end)?;
+    let timestamp = match ctx.timestamp_type {
+        TimestampType::LogAppendTime => ctx.max_timestamp,
+        _ => ctx.base_timestamp.wrapping_add(timestamp_delta),
+    };
+    Ok(Record {
+        offset: ctx.base_offset.wrapping_add(i64::from(offset_delta)),
+        timestamp,
+        timestamp_type: ctx.timestamp_type,
+        key,
+        value,
+        headers,
+    })
+}
+
+/// Validates the headers section, which must end exactly at `end`, and returns it as a slice.
+fn parse_headers(cursor: &mut Cursor<'_>, count: i32, end: usize) -> Result<Headers, DecodeError> {
+    let section_len = end - cursor.pos;
+    // Every header takes at least two bytes (two length varints), which bounds the count by
+    // the bytes present before any work is done for it.
+    let count = u32::try_from(count)
+        .ok()
+        .filter(|n| *n as usize <= section_len / 2)
+        .ok_or(DecodeError::InvalidLength {
+            what: "record headers",
+            length: i64::from(count),
+        })?;
+    if count == 0 {
+        if section_len != 0 {
+            return Err(DecodeError::TrailingBytes {
+                what: "record",
+                count: section_len,
+            });
+        }
+        return Ok(Headers::empty());
+    }
+    let start = cursor.pos;
+    let mut section = Cursor {
+        data: cursor.data,
+        pos: start,
+        end,
+    };
+    for _ in 0..count {
+        if section.skip_bytes("header key")?.is_none() {
+            return Err(DecodeError::UnexpectedNull { what: "header key" });
+        }
+        section.skip_bytes("header value")?;
+    }
+    if section.pos != end {
+        return Err(DecodeError::TrailingBytes {
+            what: "record",
+            count: end - section.pos,
+        });
+    }
+    cursor.pos = end;
+    Ok(Headers {
+        raw: cursor.data.slice(start..end),
+        count,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{put_varint, put_varlong};
+    use bytes::{BufMut, BytesMut};
+
+    const CTX: RecordContext = RecordContext {
+        base_offset: 100,
+        base_timestamp: 1_000,
+        timestamp_type: TimestampType::CreateTime,
+        max_timestamp: 2_000,
+    };
+
+    fn record_bytes(body: &[u8]) -> Bytes {
+        let mut buf = BytesMut::new();
+        put_varint(&mut buf, body.len() as i32);
+        buf.put_slice(body);
+        buf.freeze()
+    }
+
+    fn body(key: Option<&[u8]>, headers: &[(&[u8], Option<&[u8]>)]) -> Vec<u8> {
+        let mut buf = BytesMut::new();
+        buf.put_u8(0);
+        put_varlong(&mut buf, 5);
+        put_varint(&mut buf, 2);
+        for field in [key, Some(b"value".as_slice())] {
+            match field {
+                Some(b) => {
+                    put_varint(&mut buf, b.len() as i32);
+                    buf.put_slice(b);
+                }
+                None => put_varint(&mut buf, -1),
+            }
+        }
+        put_varint(&mut buf, headers.len() as i32);
+        for (k, v) in headers {
+            put_varint(&mut buf, k.len() as i32);
+            buf.put_slice(k);
+            match v {
+                Some(v) => {
+                    put_varint(&mut buf, v.len() as i32);
+                    buf.put_slice(v);
+                }
+                None => put_varint(&mut buf, -1),
+            }
+        }
+        buf.to_vec()
+    }
+
+    fn parse(data: &Bytes) -> Result<Record, DecodeError> {
+        parse_record(&mut Cursor::new(data, 0), &CTX)
+    }
+
+    #[test]
+    fn parses_fields_and_headers() {
+        let data = record_bytes(&body(
+            Some(b"k"),
+            &[(b"a", Some(b"1")), (b"b", None), (b"a", Some(b"3"))],
+        ));
+        let record = parse(&data).unwrap();
+        assert_eq!(record.offset, 102);
+        assert_eq!(record.timestamp, 1_005);
+        assert_eq!(record.key.as_deref(), Some(&b"k"[..]));
+        assert_eq!(record.value.as_deref(), Some(&b"value"[..]));
+        let headers: Vec<_> = record.headers.iter().collect();
+        assert_eq!(headers.len(), 3);
+        assert_eq!(headers[1].key_str(), Some("b"));
+        assert_eq!(headers[1].value, None);
+        assert_eq!(
+            record.headers.last("a"),
+            Some(Some(Bytes::from_static(b"3")))
+        );
+        assert_eq!(record.headers.last("b"), Some(None));
+        assert_eq!(record.headers.last("c"), None);
+        // Slices, not copies.
+        let value = record.value.unwrap();
+        assert!(data.as_ptr_range().contains(&value.as_ptr()));
+    }
+
+    #[test]
+    fn log_append_time_uses_the_batch_max_timestamp() {
+        let data = record_bytes(&body(None, &[]));
+        let ctx = RecordContext {
+            timestamp_type: TimestampType::LogAppendTime,
+            ..CTX
+        };
+        let record = parse_record(&mut Cursor::new(&data, 0), &ctx).unwrap();
+        assert_eq!(record.timestamp, 2_000);
+        assert_eq!(record.key, None);
+    }
+
+    #[test]
+    fn length_must_match_the_fields() {
+        let mut long = body(None, &[(b"a", None)]);
+        long.push(0);
+        assert!(matches!(
+            parse(&record_bytes(&long)),
+            Err(DecodeError::TrailingBytes { .. })
+        ));
+        let short = body(None, &[(b"a", None)]);
+        let data = record_bytes(&short[..short.len() - 1]);
+        assert!(parse(&data).is_err());
+        let data = record_bytes(&body(None, &[]));
+        for cut in 0..data.len() {
+            assert!(parse(&data.slice(..cut)).is_err(), "{cut}");
+        }
+    }
+
+    #[test]
+    fn hostile_lengths_and_counts() {
+        // Negative record length, huge key length, huge header count, null header key.
+        assert!(parse(&Bytes::from_static(&[0x01])).is_err());
+        let b = [0, 0, 0, 0xfe, 0xff, 0xff, 0xff, 0x0f];
+        assert!(parse(&record_bytes(&b)).is_err());
+        let mut huge_count = body(None, &[]);
+        huge_count.pop();
+        huge_count.extend_from_slice(&[0xfe, 0xff, 0xff, 0xff, 0x07]);
+        assert!(matches!(
+            parse(&record_bytes(&huge_count)),
+            Err(DecodeError::InvalidLength { .. })
+        ));
+        let mut null_key = body(None, &[]);
+        null_key.pop();
+        null_key.extend_from_slice(&[0x02, 0x01, 0x01]);
+        assert_eq!(
+            parse(&record_bytes(&null_key)),
+            Err(DecodeError::UnexpectedNull { what: "header key" })
+        );
+        // A varint that never ends.
+        assert_eq!(
+            parse(&Bytes::from_static(&[0x80; 12])),
+            Err(DecodeError::VarintTooLong)
+        );
+        let mut endless_ts = vec![0x28, 0x00];
+        endless_ts.extend_from_slice(&[0xff; 19]);
+        assert_eq!(
+            parse(&Bytes::from(endless_ts)),
+            Err(DecodeError::VarintTooLong)
+        );
+    }
+
+    #[test]
+    fn cursor_varints_agree_with_the_codec() {
+        use crate::codec::{get_varint, get_varlong};
+        for v in [
+            0i64,
+            1,
+            -1,
+            63,
+            -64,
+            64,
+            300,
+            i32::MAX as i64,
+            i32::MIN as i64,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let mut buf = BytesMut::new();
+            put_varlong(&mut buf, v);
+            let bytes = buf.freeze();
+            assert_eq!(
+                Cursor::new(&bytes, 0).varlong(),
+                get_varlong(&mut bytes.clone())
+            );
+            if let Ok(v) = i32::try_from(v) {
+                let mut buf = BytesMut::new();
+                put_varint(&mut buf, v);
+                let bytes = buf.freeze();
+                assert_eq!(
+                    Cursor::new(&bytes, 0).varint(),
+                    get_varint(&mut bytes.clone())
+                );
+            }
+        }
+        for raw in [
+            &[0xff, 0xff, 0xff, 0xff, 0x1f][..],
+            &[0xff; 10],
+            &[0x80; 11],
+        ] {
+            let bytes = Bytes::copy_from_slice(raw);
+            assert_eq!(
+                Cursor::new(&bytes, 0).varint().is_ok(),
+                get_varint(&mut bytes.clone()).is_ok()
+            );
+            assert_eq!(
+                Cursor::new(&bytes, 0).varlong().is_ok(),
+                get_varlong(&mut bytes.clone()).is_ok()
+            );
+        }
+    }
+}
