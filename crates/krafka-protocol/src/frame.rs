@@ -97,7 +97,7 @@ impl Default for FrameDecoder {
 ///
 /// [`EncodeError::TooLong`] when `len` does not fit the prefix (`i32::MAX`). Nothing is written
 /// then.
-pub fn put_frame_len(buf: &mut BytesMut, len: usize) -> Result<(), EncodeError> {
+pub fn put_frame_len<B: BufMut>(buf: &mut B, len: usize) -> Result<(), EncodeError> {
     let prefix = i32::try_from(len).map_err(|_| EncodeError::TooLong {
         what: "frame",
         length: len,

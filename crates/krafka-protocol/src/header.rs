@@ -7,9 +7,9 @@
 //! ApiVersions responses always use header v0, so that a client that asked with a version the
 //! broker does not know can still read the broker's answer (KIP-511).
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
-use crate::codec::{self, Decode, Encode, RequestMessage, ResponseMessage};
+use crate::codec::{self, Decode, Encode, RequestMessage, ResponseMessage, WriteBuf};
 use crate::frame::put_frame_len;
 use crate::messages::{RequestHeader, ResponseHeader};
 use crate::{ApiKey, DecodeError, EncodeError};
@@ -39,9 +39,10 @@ pub const fn response_header_version(api_key: ApiKey, version: i16) -> i16 {
 /// Writes a whole request frame: the 4-byte length, the header and the body.
 ///
 /// The header's `request_api_key` and `request_api_version` are set from `M` and `version`. The
-/// size is computed first and reserved once, so the write never reallocates.
-pub fn encode_request_frame<M: RequestMessage>(
-    buf: &mut BytesMut,
+/// size is computed first and reserved once, so a `BytesMut` never reallocates; with a
+/// [`ChunkedBuf`](crate::codec::ChunkedBuf), record data is referenced instead of copied.
+pub fn encode_request_frame<M: RequestMessage, B: WriteBuf>(
+    buf: &mut B,
     header: &RequestHeader,
     body: &M,
     version: i16,
@@ -53,15 +54,15 @@ pub fn encode_request_frame<M: RequestMessage>(
         ..header.clone()
     };
     let size = header.encoded_size(header_version)? + body.encoded_size(version)?;
-    buf.reserve(crate::frame::LENGTH_PREFIX_SIZE + size);
+    buf.reserve_hint(crate::frame::LENGTH_PREFIX_SIZE + size);
     put_frame_len(buf, size)?;
     header.encode(buf, header_version)?;
     body.encode(buf, version)
 }
 
 /// Writes a whole response frame: the 4-byte length, the header and the body.
-pub fn encode_response_frame<M: ResponseMessage>(
-    buf: &mut BytesMut,
+pub fn encode_response_frame<M: ResponseMessage, B: WriteBuf>(
+    buf: &mut B,
     correlation_id: i32,
     body: &M,
     version: i16,
@@ -72,7 +73,7 @@ pub fn encode_response_frame<M: ResponseMessage>(
         ..ResponseHeader::default()
     };
     let size = header.encoded_size(header_version)? + body.encoded_size(version)?;
-    buf.reserve(crate::frame::LENGTH_PREFIX_SIZE + size);
+    buf.reserve_hint(crate::frame::LENGTH_PREFIX_SIZE + size);
     put_frame_len(buf, size)?;
     header.encode(buf, header_version)?;
     body.encode(buf, version)
@@ -121,6 +122,7 @@ mod tests {
     use super::*;
     use crate::StrBytes;
     use crate::messages::{ApiVersionsRequest, HeartbeatRequest, MetadataResponse};
+    use bytes::BytesMut;
 
     #[test]
     fn header_versions_follow_flexibility_and_the_two_exceptions() {
@@ -175,6 +177,46 @@ mod tests {
         assert_eq!(
             decode_response_body::<MetadataResponse>(frame, 12).unwrap(),
             body
+        );
+    }
+
+    #[test]
+    fn a_chunked_produce_frame_references_the_record_batch() {
+        use crate::codec::ChunkedBuf;
+        use crate::messages::ProduceRequest;
+        use crate::messages::produce_request::{PartitionProduceData, TopicProduceData};
+        let batch = Bytes::from(vec![0xab; 16 * 1024]);
+        let body = ProduceRequest {
+            acks: -1,
+            timeout_ms: 1000,
+            topic_data: vec![TopicProduceData {
+                name: "t".into(),
+                partition_data: vec![PartitionProduceData {
+                    index: 0,
+                    records: Some(batch.clone()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let header = RequestHeader {
+            correlation_id: 1,
+            ..RequestHeader::default()
+        };
+        let mut chunked = ChunkedBuf::with_capacity(128);
+        encode_request_frame(&mut chunked, &header, &body, 9).unwrap();
+        let mut flat = BytesMut::new();
+        encode_request_frame(&mut flat, &header, &body, 9).unwrap();
+        let chunks = chunked.into_chunks();
+        assert!(
+            chunks.iter().any(|c| c.as_ptr() == batch.as_ptr()),
+            "batch must not be copied"
+        );
+        assert_eq!(
+            chunks.concat(),
+            flat.to_vec(),
+            "chunked and flat encodings agree"
         );
     }
 

@@ -295,8 +295,11 @@ fn put_nullable(ty: &FieldType, v: &str, compact: &str, depth: usize) -> String 
         FieldType::String => {
             format!("codec::put_nullable_string(buf, {v}.as_deref(), {compact})?;")
         }
-        FieldType::Bytes | FieldType::Records => {
+        FieldType::Bytes => {
             format!("codec::put_nullable_bytes(buf, {v}.as_deref(), {compact})?;")
+        }
+        FieldType::Records => {
+            format!("codec::put_nullable_records(buf, {v}.as_ref(), {compact})?;")
         }
         FieldType::Struct(_) => format!(
             "match &{v} {{ None => buf.put_i8(-1), Some(s) => {{ buf.put_i8(1); s.encode(buf, version)?; }} }}"
@@ -553,7 +556,7 @@ impl Ctx<'_> {
         // Encode: write.
         let _ = writeln!(
             out,
-            "    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {{\n{version_check_enc}        let flexible = {flexible};"
+            "    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {{\n{version_check_enc}        let flexible = {flexible};"
         );
         for f in &plain {
             let ident = field_ident(f);

@@ -6,6 +6,7 @@
 //! never copies record data or byte fields. Writes go to a `BytesMut` whose size the caller
 //! computed first.
 
+mod chunked;
 mod read;
 mod str_bytes;
 mod tagged;
@@ -14,6 +15,7 @@ mod uuid;
 mod varint;
 mod write;
 
+pub use chunked::{ChunkedBuf, WriteBuf};
 pub use read::*;
 pub use str_bytes::StrBytes;
 pub use tagged::RawTaggedField;

@@ -11,18 +11,26 @@ pub const MAX_ARRAY_LEN: usize = 3;
 
 /// Strings with ASCII and multi-byte characters.
 pub fn string_strategy() -> BoxedStrategy<super::StrBytes> {
-    "[a-zA-Z0-9 ._é漢-]{0,10}".prop_map(super::StrBytes::from_string).boxed()
+    "[a-zA-Z0-9 ._é漢-]{0,10}"
+        .prop_map(super::StrBytes::from_string)
+        .boxed()
 }
 
 /// Short byte strings.
 pub fn bytes_strategy() -> BoxedStrategy<Bytes> {
-    proptest::collection::vec(any::<u8>(), 0..12).prop_map(Bytes::from).boxed()
+    proptest::collection::vec(any::<u8>(), 0..12)
+        .prop_map(Bytes::from)
+        .boxed()
 }
 
 /// Unknown tagged fields, with tags far above any known one, in ascending order.
 pub fn unknown_tagged_strategy() -> BoxedStrategy<Vec<RawTaggedField>> {
     proptest::collection::btree_map(1000u32..1010, bytes_strategy(), 0..2)
-        .prop_map(|m| m.into_iter().map(|(tag, data)| RawTaggedField { tag, data }).collect())
+        .prop_map(|m| {
+            m.into_iter()
+                .map(|(tag, data)| RawTaggedField { tag, data })
+                .collect()
+        })
         .boxed()
 }
 
@@ -40,7 +48,13 @@ pub fn round_trip_one<M: Message>(value: &M, version: i16) -> Result<(), TestCas
     let mut input = bytes.clone();
     let decoded = M::decode(&mut input, version)
         .map_err(|e| TestCaseError::fail(format!("{} v{version}: decode: {e}", M::NAME)))?;
-    prop_assert!(input.is_empty(), "{} v{}: {} bytes left", M::NAME, version, input.len());
+    prop_assert!(
+        input.is_empty(),
+        "{} v{}: {} bytes left",
+        M::NAME,
+        version,
+        input.len()
+    );
     prop_assert_eq!(&decoded, value, "{} v{}", M::NAME, version);
     let again = decoded
         .encode_to_bytes(version)
@@ -52,8 +66,13 @@ pub fn round_trip_one<M: Message>(value: &M, version: i16) -> Result<(), TestCas
 /// Round-trips generated values of `M` at every version it defines.
 pub fn check_round_trip<M: Message + ArbitraryMessage>() {
     for version in M::VERSIONS.iter() {
-        let mut runner = TestRunner::new(Config { cases: 24, ..Config::default() });
-        let result = runner.run(&M::arbitrary(version), |value| round_trip_one(&value, version));
+        let mut runner = TestRunner::new(Config {
+            cases: 24,
+            ..Config::default()
+        });
+        let result = runner.run(&M::arbitrary(version), |value| {
+            round_trip_one(&value, version)
+        });
         if let Err(e) = result {
             panic!("{} v{version}: {e}", M::NAME);
         }

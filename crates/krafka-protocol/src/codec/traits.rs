@@ -2,6 +2,8 @@
 
 use bytes::{Bytes, BytesMut};
 
+use super::WriteBuf;
+
 use crate::{ApiKey, DecodeError, EncodeError};
 
 /// An inclusive range of versions.
@@ -56,8 +58,9 @@ pub trait Encode {
     fn encoded_size(&self, version: i16) -> Result<usize, EncodeError>;
 
     /// Writes the value. The caller should reserve [`Encode::encoded_size`] bytes first so that
-    /// the write never reallocates.
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError>;
+    /// the write never reallocates. With a [`ChunkedBuf`](super::ChunkedBuf), record data is
+    /// referenced rather than copied.
+    fn encode<B: WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError>;
 
     /// Sizes, allocates once, and encodes.
     fn encode_to_bytes(&self, version: i16) -> Result<Bytes, EncodeError> {

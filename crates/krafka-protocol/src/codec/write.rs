@@ -3,22 +3,22 @@
 //! Every length that goes on the wire is checked against what its prefix can describe, so an
 //! oversized value is an [`EncodeError`], not a silently truncated length.
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes};
 
 use super::varint::{put_uvarint, uvarint_len};
-use super::{RawTaggedField, Uuid};
+use super::{RawTaggedField, Uuid, WriteBuf};
 use crate::EncodeError;
 
 /// Writes a `uuid`.
 #[inline]
-pub fn put_uuid(buf: &mut BytesMut, value: &Uuid) {
+pub fn put_uuid<B: BufMut>(buf: &mut B, value: &Uuid) {
     buf.put_slice(value.as_bytes());
 }
 
 /// Writes a length prefix; `None` writes null.
 #[inline]
-fn put_length(
-    buf: &mut BytesMut,
+fn put_length<B: BufMut>(
+    buf: &mut B,
     len: Option<usize>,
     compact: bool,
     wide: bool,
@@ -65,8 +65,8 @@ const fn length_size(len: Option<usize>, compact: bool, wide: bool) -> usize {
 
 /// Writes a nullable string.
 #[inline]
-pub fn put_nullable_string(
-    buf: &mut BytesMut,
+pub fn put_nullable_string<B: BufMut>(
+    buf: &mut B,
     value: Option<&str>,
     compact: bool,
 ) -> Result<(), EncodeError> {
@@ -79,7 +79,7 @@ pub fn put_nullable_string(
 
 /// Writes a string.
 #[inline]
-pub fn put_string(buf: &mut BytesMut, value: &str, compact: bool) -> Result<(), EncodeError> {
+pub fn put_string<B: BufMut>(buf: &mut B, value: &str, compact: bool) -> Result<(), EncodeError> {
     put_nullable_string(buf, Some(value), compact)
 }
 
@@ -97,8 +97,8 @@ pub fn string_size(value: &str, compact: bool) -> usize {
 
 /// Writes nullable bytes.
 #[inline]
-pub fn put_nullable_bytes(
-    buf: &mut BytesMut,
+pub fn put_nullable_bytes<B: BufMut>(
+    buf: &mut B,
     value: Option<&[u8]>,
     compact: bool,
 ) -> Result<(), EncodeError> {
@@ -111,8 +111,33 @@ pub fn put_nullable_bytes(
 
 /// Writes bytes.
 #[inline]
-pub fn put_bytes(buf: &mut BytesMut, value: &[u8], compact: bool) -> Result<(), EncodeError> {
+pub fn put_bytes<B: BufMut>(buf: &mut B, value: &[u8], compact: bool) -> Result<(), EncodeError> {
     put_nullable_bytes(buf, Some(value), compact)
+}
+
+/// Writes nullable record data. Unlike other byte fields, records are handed to the buffer as
+/// shared `Bytes`, so a [`WriteBuf`] that keeps chunks can send them without a copy.
+#[inline]
+pub fn put_nullable_records<B: WriteBuf>(
+    buf: &mut B,
+    value: Option<&Bytes>,
+    compact: bool,
+) -> Result<(), EncodeError> {
+    put_length(buf, value.map(Bytes::len), compact, true, "records")?;
+    if let Some(b) = value {
+        buf.put_shared(b);
+    }
+    Ok(())
+}
+
+/// Writes record data (see [`put_nullable_records`]).
+#[inline]
+pub fn put_records<B: WriteBuf>(
+    buf: &mut B,
+    value: &Bytes,
+    compact: bool,
+) -> Result<(), EncodeError> {
+    put_nullable_records(buf, Some(value), compact)
 }
 
 /// The encoded size of nullable bytes.
@@ -129,8 +154,8 @@ pub fn bytes_size(value: &[u8], compact: bool) -> usize {
 
 /// Writes an array's element count; `None` writes null.
 #[inline]
-pub fn put_array_len(
-    buf: &mut BytesMut,
+pub fn put_array_len<B: BufMut>(
+    buf: &mut B,
     len: Option<usize>,
     compact: bool,
 ) -> Result<(), EncodeError> {
@@ -156,8 +181,8 @@ pub const fn tagged_field_size(tag: u32, value_size: usize) -> usize {
 
 /// Writes one tagged field's tag and size; the caller writes the value after it.
 #[inline]
-pub fn put_tagged_field_header(
-    buf: &mut BytesMut,
+pub fn put_tagged_field_header<B: BufMut>(
+    buf: &mut B,
     tag: u32,
     value_size: usize,
 ) -> Result<(), EncodeError> {
@@ -173,8 +198,8 @@ pub fn put_tagged_field_header(
 /// Writes the unknown tagged fields whose tags are below `below` (all of them for `u32::MAX`
 /// plus one), advancing `next`, so that known and unknown fields go out in ascending tag order.
 #[inline]
-pub fn put_unknown_tagged_below(
-    buf: &mut BytesMut,
+pub fn put_unknown_tagged_below<B: BufMut>(
+    buf: &mut B,
     unknown: &[RawTaggedField],
     next: &mut usize,
     below: u64,
@@ -202,6 +227,7 @@ pub fn unknown_tagged_size(unknown: &[RawTaggedField]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
 
     #[test]
     fn lengths_that_do_not_fit_are_errors() {

@@ -107,7 +107,7 @@ impl Encode for AddPartitionsToTxnResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 24,
@@ -321,7 +321,7 @@ impl Encode for AddPartitionsToTxnTopicResult {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_array_len(buf, Some(self.results_by_partition.len()), flexible)?;
@@ -441,7 +441,7 @@ impl Encode for AddPartitionsToTxnPartitionResult {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         buf.put_i32(self.partition_index);
         buf.put_i16(self.partition_error_code);
@@ -553,7 +553,7 @@ impl Encode for AddPartitionsToTxnResult {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_string(buf, &self.transactional_id, flexible)?;
         codec::put_array_len(buf, Some(self.topic_results.len()), flexible)?;

@@ -69,7 +69,7 @@ impl Encode for AlterClientQuotasRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 49,
@@ -199,7 +199,7 @@ impl Encode for EntityData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         codec::put_string(buf, &self.entity_type, flexible)?;
         codec::put_nullable_string(buf, self.entity_name.as_deref(), flexible)?;
@@ -311,7 +311,7 @@ impl Encode for OpData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         codec::put_string(buf, &self.key, flexible)?;
         buf.put_f64(self.value);
@@ -432,7 +432,7 @@ impl Encode for EntryData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         codec::put_array_len(buf, Some(self.entity.len()), flexible)?;
         for item0 in self.entity.iter() {

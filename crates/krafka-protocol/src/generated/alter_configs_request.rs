@@ -69,7 +69,7 @@ impl Encode for AlterConfigsRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 33,
@@ -201,7 +201,7 @@ impl Encode for AlterableConfig {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_nullable_string(buf, self.value.as_deref(), flexible)?;
@@ -317,7 +317,7 @@ impl Encode for AlterConfigsResource {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         buf.put_i8(self.resource_type);
         codec::put_string(buf, &self.resource_name, flexible)?;

@@ -81,7 +81,7 @@ impl Encode for AlterPartitionReassignmentsResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 45,
@@ -235,7 +235,7 @@ impl Encode for ReassignablePartitionResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.partition_index);
         buf.put_i16(self.error_code);
@@ -352,7 +352,7 @@ impl Encode for ReassignableTopicResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;

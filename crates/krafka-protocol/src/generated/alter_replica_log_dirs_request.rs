@@ -63,7 +63,7 @@ impl Encode for AlterReplicaLogDirsRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 34,
@@ -189,7 +189,7 @@ impl Encode for AlterReplicaLogDirTopic {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;
@@ -310,7 +310,7 @@ impl Encode for AlterReplicaLogDir {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         codec::put_string(buf, &self.path, flexible)?;
         codec::put_array_len(buf, Some(self.topics.len()), flexible)?;

@@ -4,7 +4,7 @@
 
 #![allow(clippy::large_enum_variant)]
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::codec::{Decode, Encode};
 use crate::{ApiKey, DecodeError, EncodeError};
@@ -633,7 +633,11 @@ impl RequestBody {
     }
 
     /// Encodes the body at `version`.
-    pub fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub fn encode<B: crate::codec::WriteBuf>(
+        &self,
+        buf: &mut B,
+        version: i16,
+    ) -> Result<(), EncodeError> {
         match self {
             Self::Produce(m) => m.encode(buf, version),
             Self::Fetch(m) => m.encode(buf, version),
@@ -1879,7 +1883,11 @@ impl ResponseBody {
     }
 
     /// Encodes the body at `version`.
-    pub fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    pub fn encode<B: crate::codec::WriteBuf>(
+        &self,
+        buf: &mut B,
+        version: i16,
+    ) -> Result<(), EncodeError> {
         match self {
             Self::Produce(m) => m.encode(buf, version),
             Self::Fetch(m) => m.encode(buf, version),

@@ -91,7 +91,7 @@ impl Encode for ConsumerProtocolSubscription {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: -1,
@@ -247,7 +247,7 @@ impl Encode for TopicPartition {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = false;
         codec::put_string(buf, &self.topic, flexible)?;
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;

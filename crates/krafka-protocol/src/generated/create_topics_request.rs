@@ -83,7 +83,7 @@ impl Encode for CreateTopicsRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 19,
@@ -237,7 +237,7 @@ impl Encode for CreatableReplicaAssignment {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 5;
         buf.put_i32(self.partition_index);
         codec::put_array_len(buf, Some(self.broker_ids.len()), flexible)?;
@@ -354,7 +354,7 @@ impl Encode for CreatableTopicConfig {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 5;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_nullable_string(buf, self.value.as_deref(), flexible)?;
@@ -488,7 +488,7 @@ impl Encode for CreatableTopic {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 5;
         codec::put_string(buf, &self.name, flexible)?;
         buf.put_i32(self.num_partitions);

@@ -63,7 +63,7 @@ impl Encode for DeleteAclsRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 31,
@@ -226,7 +226,7 @@ impl Encode for DeleteAclsFilter {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         buf.put_i8(self.resource_type_filter);
         codec::put_nullable_string(buf, self.resource_name_filter.as_deref(), flexible)?;

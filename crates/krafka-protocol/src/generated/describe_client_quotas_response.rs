@@ -86,7 +86,7 @@ impl Encode for DescribeClientQuotasResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 48,
@@ -244,7 +244,7 @@ impl Encode for EntityData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         codec::put_string(buf, &self.entity_type, flexible)?;
         codec::put_nullable_string(buf, self.entity_name.as_deref(), flexible)?;
@@ -350,7 +350,7 @@ impl Encode for ValueData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         codec::put_string(buf, &self.key, flexible)?;
         buf.put_f64(self.value);
@@ -466,7 +466,7 @@ impl Encode for EntryData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         codec::put_array_len(buf, Some(self.entity.len()), flexible)?;
         for item0 in self.entity.iter() {

@@ -113,7 +113,7 @@ impl Encode for DescribeClusterResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 60,
@@ -309,7 +309,7 @@ impl Encode for DescribeClusterBroker {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.broker_id);
         codec::put_string(buf, &self.host, flexible)?;

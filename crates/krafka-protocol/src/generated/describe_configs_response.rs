@@ -69,7 +69,7 @@ impl Encode for DescribeConfigsResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 32,
@@ -207,7 +207,7 @@ impl Encode for DescribeConfigsSynonym {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_nullable_string(buf, self.value.as_deref(), flexible)?;
@@ -380,7 +380,7 @@ impl Encode for DescribeConfigsResourceResult {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_nullable_string(buf, self.value.as_deref(), flexible)?;
@@ -622,7 +622,7 @@ impl Encode for DescribeConfigsResult {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         buf.put_i16(self.error_code);
         codec::put_nullable_string(buf, self.error_message.as_deref(), flexible)?;

@@ -78,7 +78,7 @@ impl Encode for DescribeTopicPartitionsRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 75,
@@ -219,7 +219,7 @@ impl Encode for TopicRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_string(buf, &self.name, flexible)?;
         if flexible {
@@ -318,7 +318,7 @@ impl Encode for Cursor {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_string(buf, &self.topic_name, flexible)?;
         buf.put_i32(self.partition_index);

@@ -83,7 +83,7 @@ impl Encode for ElectLeadersResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 43,
@@ -247,7 +247,7 @@ impl Encode for PartitionResult {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         buf.put_i32(self.partition_id);
         buf.put_i16(self.error_code);
@@ -364,7 +364,7 @@ impl Encode for ReplicaElectionResult {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         codec::put_string(buf, &self.topic, flexible)?;
         codec::put_array_len(buf, Some(self.partition_result.len()), flexible)?;

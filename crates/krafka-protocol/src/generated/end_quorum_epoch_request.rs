@@ -83,7 +83,7 @@ impl Encode for EndQuorumEpochRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 54,
@@ -244,7 +244,7 @@ impl Encode for ReplicaInfo {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.candidate_id);
         codec::put_uuid(buf, &self.candidate_directory_id);
@@ -379,7 +379,7 @@ impl Encode for PartitionData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         buf.put_i32(self.partition_index);
         buf.put_i32(self.leader_id);
@@ -558,7 +558,7 @@ impl Encode for TopicData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 1;
         codec::put_string(buf, &self.topic_name, flexible)?;
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;
@@ -682,7 +682,7 @@ impl Encode for LeaderEndpoint {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_string(buf, &self.host, flexible)?;

@@ -119,7 +119,7 @@ impl Encode for FetchResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 1,
@@ -353,7 +353,7 @@ impl Encode for EpochEndOffset {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.epoch);
         buf.put_i64(self.end_offset);
@@ -457,7 +457,7 @@ impl Encode for LeaderIdAndEpoch {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.leader_id);
         buf.put_i32(self.leader_epoch);
@@ -561,7 +561,7 @@ impl Encode for SnapshotId {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i64(self.end_offset);
         buf.put_i32(self.epoch);
@@ -665,7 +665,7 @@ impl Encode for AbortedTransaction {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         buf.put_i64(self.producer_id);
         buf.put_i64(self.first_offset);
@@ -886,7 +886,7 @@ impl Encode for PartitionData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         buf.put_i32(self.partition_index);
         buf.put_i16(self.error_code);
@@ -917,7 +917,7 @@ impl Encode for PartitionData {
                 version,
             });
         }
-        codec::put_nullable_bytes(buf, self.records.as_deref(), flexible)?;
+        codec::put_nullable_records(buf, self.records.as_ref(), flexible)?;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
             if version >= 12 && !(self.diverging_epoch == EpochEndOffset::default()) {
@@ -1205,7 +1205,7 @@ impl Encode for FetchableTopicResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 12;
         if version <= 12 {
             codec::put_string(buf, &self.topic, flexible)?;
@@ -1362,7 +1362,7 @@ impl Encode for NodeEndpoint {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.node_id);
         codec::put_string(buf, &self.host, flexible)?;

@@ -101,7 +101,7 @@ impl Encode for FetchSnapshotResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 59,
@@ -293,7 +293,7 @@ impl Encode for SnapshotId {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i64(self.end_offset);
         buf.put_i32(self.epoch);
@@ -397,7 +397,7 @@ impl Encode for LeaderIdAndEpoch {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.leader_id);
         buf.put_i32(self.leader_epoch);
@@ -543,7 +543,7 @@ impl Encode for PartitionSnapshot {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.index);
         buf.put_i16(self.error_code);
@@ -705,7 +705,7 @@ impl Encode for TopicSnapshot {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;
@@ -829,7 +829,7 @@ impl Encode for NodeEndpoint {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.node_id);
         codec::put_string(buf, &self.host, flexible)?;

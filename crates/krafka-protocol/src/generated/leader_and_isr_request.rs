@@ -152,7 +152,7 @@ impl Encode for LeaderAndIsrRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 4,
@@ -501,7 +501,7 @@ impl Encode for LeaderAndIsrPartitionState {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         if version <= 1 {
             codec::put_string(buf, &self.topic_name, flexible)?;
@@ -791,7 +791,7 @@ impl Encode for LeaderAndIsrTopicState {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         codec::put_string(buf, &self.topic_name, flexible)?;
         if version >= 5 {
@@ -932,7 +932,7 @@ impl Encode for LeaderAndIsrLiveLeader {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         buf.put_i32(self.broker_id);
         codec::put_string(buf, &self.host_name, flexible)?;

@@ -61,7 +61,7 @@ impl Encode for OffsetDeleteRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 47,
@@ -141,7 +141,7 @@ impl Encode for OffsetDeleteRequestPartition {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = false;
         buf.put_i32(self.partition_index);
         Ok(())
@@ -204,7 +204,7 @@ impl Encode for OffsetDeleteRequestTopic {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = false;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;

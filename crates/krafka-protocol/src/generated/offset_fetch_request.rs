@@ -131,7 +131,7 @@ impl Encode for OffsetFetchRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 9,
@@ -390,7 +390,7 @@ impl Encode for OffsetFetchRequestTopic {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_array_len(buf, Some(self.partition_indexes.len()), flexible)?;
@@ -506,7 +506,7 @@ impl Encode for OffsetFetchRequestTopics {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_array_len(buf, Some(self.partition_indexes.len()), flexible)?;
@@ -648,7 +648,7 @@ impl Encode for OffsetFetchRequestGroup {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_string(buf, &self.group_id, flexible)?;
         if version >= 9 {

@@ -71,7 +71,7 @@ impl Encode for OffsetForLeaderEpochRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 23,
@@ -219,7 +219,7 @@ impl Encode for OffsetForLeaderPartition {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         buf.put_i32(self.partition);
         if version >= 2 {
@@ -346,7 +346,7 @@ impl Encode for OffsetForLeaderTopic {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 4;
         codec::put_string(buf, &self.topic, flexible)?;
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;

@@ -89,7 +89,7 @@ impl Encode for ProduceRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 0,
@@ -247,10 +247,10 @@ impl Encode for PartitionProduceData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         buf.put_i32(self.index);
-        codec::put_nullable_bytes(buf, self.records.as_deref(), flexible)?;
+        codec::put_nullable_records(buf, self.records.as_ref(), flexible)?;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
             codec::put_uvarint(buf, tagged_count as u32);
@@ -357,7 +357,7 @@ impl Encode for TopicProduceData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 9;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_array_len(buf, Some(self.partition_data.len()), flexible)?;

@@ -111,7 +111,7 @@ impl Encode for ShareFetchRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 78,
@@ -304,7 +304,7 @@ impl Encode for AcknowledgementBatch {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i64(self.first_offset);
         buf.put_i64(self.last_offset);
@@ -438,7 +438,7 @@ impl Encode for FetchPartition {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.partition_index);
         buf.put_i32(self.partition_max_bytes);
@@ -574,7 +574,7 @@ impl Encode for FetchTopic {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_uuid(buf, &self.topic_id);
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;
@@ -693,7 +693,7 @@ impl Encode for ForgottenTopic {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_uuid(buf, &self.topic_id);
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;

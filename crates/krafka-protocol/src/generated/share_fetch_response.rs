@@ -93,7 +93,7 @@ impl Encode for ShareFetchResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 78,
@@ -261,7 +261,7 @@ impl Encode for LeaderIdAndEpoch {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.leader_id);
         buf.put_i32(self.leader_epoch);
@@ -371,7 +371,7 @@ impl Encode for AcquiredRecords {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i64(self.first_offset);
         buf.put_i64(self.last_offset);
@@ -524,7 +524,7 @@ impl Encode for PartitionData {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.partition_index);
         buf.put_i16(self.error_code);
@@ -532,7 +532,7 @@ impl Encode for PartitionData {
         buf.put_i16(self.acknowledge_error_code);
         codec::put_nullable_string(buf, self.acknowledge_error_message.as_deref(), flexible)?;
         self.current_leader.encode(buf, version)?;
-        codec::put_nullable_bytes(buf, self.records.as_deref(), flexible)?;
+        codec::put_nullable_records(buf, self.records.as_ref(), flexible)?;
         codec::put_array_len(buf, Some(self.acquired_records.len()), flexible)?;
         for item0 in self.acquired_records.iter() {
             (*item0).encode(buf, version)?;
@@ -690,7 +690,7 @@ impl Encode for ShareFetchableTopicResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_uuid(buf, &self.topic_id);
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;
@@ -820,7 +820,7 @@ impl Encode for NodeEndpoint {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.node_id);
         codec::put_string(buf, &self.host, flexible)?;

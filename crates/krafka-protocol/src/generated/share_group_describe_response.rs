@@ -69,7 +69,7 @@ impl Encode for ShareGroupDescribeResponse {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 77,
@@ -208,7 +208,7 @@ impl Encode for TopicPartitions {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_uuid(buf, &self.topic_id);
         codec::put_string(buf, &self.topic_name, flexible)?;
@@ -330,7 +330,7 @@ impl Encode for Assignment {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_array_len(buf, Some(self.topic_partitions.len()), flexible)?;
         for item0 in self.topic_partitions.iter() {
@@ -479,7 +479,7 @@ impl Encode for Member {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_string(buf, &self.member_id, flexible)?;
         codec::put_nullable_string(buf, self.rack_id.as_deref(), flexible)?;
@@ -681,7 +681,7 @@ impl Encode for DescribedGroup {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i16(self.error_code);
         codec::put_nullable_string(buf, self.error_message.as_deref(), flexible)?;

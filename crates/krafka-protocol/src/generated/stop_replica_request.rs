@@ -159,7 +159,7 @@ impl Encode for StopReplicaRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 5,
@@ -441,7 +441,7 @@ impl Encode for StopReplicaPartitionV0 {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = false;
         codec::put_string(buf, &self.topic_name, flexible)?;
         buf.put_i32(self.partition_index);
@@ -515,7 +515,7 @@ impl Encode for StopReplicaTopicV1 {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 2;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_array_len(buf, Some(self.partition_indexes.len()), flexible)?;
@@ -636,7 +636,7 @@ impl Encode for StopReplicaPartitionState {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         buf.put_i32(self.partition_index);
         buf.put_i32(self.leader_epoch);
@@ -755,7 +755,7 @@ impl Encode for StopReplicaTopicState {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = true;
         codec::put_string(buf, &self.topic_name, flexible)?;
         codec::put_array_len(buf, Some(self.partition_states.len()), flexible)?;

@@ -129,7 +129,7 @@ impl Encode for TxnOffsetCommitRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 28,
@@ -363,7 +363,7 @@ impl Encode for TxnOffsetCommitRequestPartition {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         buf.put_i32(self.partition_index);
         buf.put_i64(self.committed_offset);
@@ -501,7 +501,7 @@ impl Encode for TxnOffsetCommitRequestTopic {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 3;
         codec::put_string(buf, &self.name, flexible)?;
         codec::put_array_len(buf, Some(self.partitions.len()), flexible)?;

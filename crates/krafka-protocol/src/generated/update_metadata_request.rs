@@ -155,7 +155,7 @@ impl Encode for UpdateMetadataRequest {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         if !<Self as Message>::VERSIONS.contains(version) {
             return Err(EncodeError::UnsupportedVersion {
                 api_key: 6,
@@ -481,7 +481,7 @@ impl Encode for UpdateMetadataPartitionState {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         if version <= 4 {
             codec::put_string(buf, &self.topic_name, flexible)?;
@@ -700,7 +700,7 @@ impl Encode for UpdateMetadataTopicState {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         codec::put_string(buf, &self.topic_name, flexible)?;
         if version >= 7 {
@@ -849,7 +849,7 @@ impl Encode for UpdateMetadataEndpoint {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         buf.put_i32(self.port);
         codec::put_string(buf, &self.host, flexible)?;
@@ -1007,7 +1007,7 @@ impl Encode for UpdateMetadataBroker {
         Ok(size)
     }
 
-    fn encode(&self, buf: &mut BytesMut, version: i16) -> Result<(), EncodeError> {
+    fn encode<B: codec::WriteBuf>(&self, buf: &mut B, version: i16) -> Result<(), EncodeError> {
         let flexible = version >= 6;
         buf.put_i32(self.id);
         if version <= 0 {
