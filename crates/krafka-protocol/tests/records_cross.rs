@@ -6,6 +6,9 @@
 //! through `lz4`, and its own xerial framing over `snap`), so these tests also check that our
 //! LZ4 frames and xerial snappy streams are what other implementations expect.
 
+// The helpers below are test code too; clippy only knows that of `#[test]` functions.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{

@@ -416,9 +416,9 @@ fn truncated_batches() {
 
 #[test]
 fn record_count_must_match_the_records() {
-    for (count, expect_trailing) in [(5, false), (3, true)] {
+    for (count, expect_trailing) in [(5i32, false), (3, true)] {
         let mut bytes = BytesMut::from(&build(&sample_inputs(), BatchOptions::default())[..]);
-        bytes[57..61].copy_from_slice(&(count as i32).to_be_bytes());
+        bytes[57..61].copy_from_slice(&count.to_be_bytes());
         let crc = crc32c::crc32c(&bytes[21..]);
         bytes[17..21].copy_from_slice(&crc.to_be_bytes());
         let err = decode_all(bytes.freeze(), DecodeOptions::default()).unwrap_err();
