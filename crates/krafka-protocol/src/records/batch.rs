@@ -279,11 +279,18 @@ impl RecordBatch {
     /// The records. A compressed section is decompressed here, once, bounded by
     /// `options.max_decompressed_size`; the records are slices of that one buffer.
     pub fn records(&self, options: &DecodeOptions) -> Result<V2Records, DecodeError> {
-        let section = options.codecs.decompress(
-            self.compression,
-            &self.records_section(),
-            options.max_decompressed_size,
-        )?;
+        let section = self.records_section();
+        // The bound is on what decompression could allocate; an uncompressed section is
+        // already in memory and is only sliced.
+        let section = if self.compression == Compression::None {
+            section
+        } else {
+            options.codecs.decompress(
+                self.compression,
+                &section,
+                options.max_decompressed_size,
+            )?
+        };
         Ok(V2Records {
             data: section,
             pos: 0,

@@ -473,9 +473,12 @@ fn bounded_decompression_applies_to_batches() {
         ..DecodeOptions::default()
     };
     assert_eq!(
-        decode_all(bytes, tight).unwrap_err(),
+        decode_all(bytes, tight.clone()).unwrap_err(),
         DecodeError::DecompressedTooLarge { max: 1_000 }
     );
+    // Nothing is decompressed, or allocated, for an uncompressed batch.
+    let plain = build(&inputs, BatchOptions::default());
+    check_records(&decode_all(plain, tight).unwrap()[0].1, &inputs, 0);
 }
 
 /// Feeds every prefix, and every single-byte corruption, of `bytes` to the decoders. None may
