@@ -88,7 +88,10 @@ mod tests {
         assert_eq!(ApiKey::PRODUCE.0, 0);
         assert_eq!(ApiKey::FETCH.name(), Some("Fetch"));
         assert_eq!(ApiKey::API_VERSIONS.0, 18);
-        assert_eq!(ApiKey::FETCH.supported_versions(), Some(VersionRange::new(0, 17)));
+        assert_eq!(
+            ApiKey::FETCH.supported_versions(),
+            Some(VersionRange::new(0, 17))
+        );
         assert!(ApiKey::FETCH.is_request_flexible(12));
         assert!(!ApiKey::FETCH.is_request_flexible(11));
         assert_eq!(ApiKey(-5).info(), None);

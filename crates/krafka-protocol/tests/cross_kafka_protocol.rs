@@ -8,12 +8,15 @@
 //! - theirs → ours: their default value (which carries the schemas' non-zero defaults) is
 //!   encoded by them and decoded and re-encoded by us to the same bytes.
 
+// Test helpers outside #[test] functions may unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::protocol::{
     Decodable as TheirDecode, Encodable as TheirEncode, Message as TheirMessage,
 };
+use krafka_protocol::Message;
 use krafka_protocol::codec::ArbitraryMessage;
-use krafka_protocol::{Decode, Encode, Message};
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 fn shared_versions<Ours: Message, Theirs: TheirMessage>() -> impl Iterator<Item = i16> {

@@ -4,6 +4,9 @@
 //! Unlike the generated round trips, these catch a generator that is consistently wrong on both
 //! sides.
 
+// Test helpers outside #[test] functions may unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use bytes::Bytes;
 use krafka_protocol::messages::{
     ApiVersionsRequest, ApiVersionsResponse, FetchResponse, JoinGroupRequest, ListOffsetsRequest,
@@ -13,7 +16,7 @@ use krafka_protocol::messages::{
     api_versions_response, fetch_response, join_group_request, list_offsets_request,
     metadata_response, produce_request,
 };
-use krafka_protocol::{Decode, Encode, Message, StrBytes, Uuid};
+use krafka_protocol::{Encode, Message, StrBytes, Uuid};
 
 fn check<M: Message>(value: &M, version: i16, expected: &[u8]) {
     let encoded = value.encode_to_bytes(version).expect("encode");

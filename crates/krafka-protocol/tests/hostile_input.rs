@@ -7,10 +7,13 @@
 //! - a single corrupted byte in a valid message decodes or fails, but never panics;
 //! - hostile lengths (2^31 elements) fail at once.
 
+// Test helpers outside #[test] functions may unwrap and panic too.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use bytes::Bytes;
 use krafka_protocol::codec::ArbitraryMessage;
 use krafka_protocol::messages::{FetchResponse, MetadataResponse, RequestBody, ResponseBody};
-use krafka_protocol::{ApiKey, DecodeError, Encode, Message};
+use krafka_protocol::{ApiKey, DecodeError, Message};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 

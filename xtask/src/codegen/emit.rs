@@ -462,7 +462,7 @@ impl Ctx<'_> {
         }
         if flexible_possible {
             out.push_str(
-                "    /// Tagged fields this schema revision does not know, kept for re-encoding.\n    pub unknown_tagged_fields: Vec<RawTaggedField>,\n",
+                "    /// Tagged fields this schema revision does not know, kept for re-encoding.\n    pub unknown_tagged_fields: codec::UnknownTaggedFields,\n",
             );
         }
         out.push_str("}\n\n");
@@ -476,7 +476,7 @@ impl Ctx<'_> {
             let _ = writeln!(out, "            {}: {},", field_ident(f), default_expr(f)?);
         }
         if flexible_possible {
-            out.push_str("            unknown_tagged_fields: Vec::new(),\n");
+            out.push_str("            unknown_tagged_fields: codec::UnknownTaggedFields::new(),\n");
         }
         out.push_str("        }\n    }\n}\n\n");
 
@@ -525,7 +525,7 @@ impl Ctx<'_> {
             }
         }
         if flexible_possible {
-            out.push_str("        if flexible {\n            let mut tagged_count = self.unknown_tagged_fields.len();\n            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);\n");
+            out.push_str("        if flexible {\n            let mut tagged_count = self.unknown_tagged_fields.len();\n            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());\n");
             for f in &tagged {
                 let (tag_versions, tag) = (f.tagged.unwrap_or(f.versions), f.tag.unwrap_or(0));
                 let ident = field_ident(f);
@@ -612,10 +612,10 @@ impl Ctx<'_> {
                 };
                 let _ = writeln!(
                     out,
-                    "            codec::put_unknown_tagged_below(buf, &self.unknown_tagged_fields, &mut next_unknown, {tag})?;\n            if {present} && !({is_default}) {{ codec::put_tagged_field_header(buf, {tag}, {size})?; {put} }}"
+                    "            codec::put_unknown_tagged_below(buf, self.unknown_tagged_fields.as_slice(), &mut next_unknown, {tag})?;\n            if {present} && !({is_default}) {{ codec::put_tagged_field_header(buf, {tag}, {size})?; {put} }}"
                 );
             }
-            out.push_str("            codec::put_unknown_tagged_below(buf, &self.unknown_tagged_fields, &mut next_unknown, u64::MAX)?;\n            let _ = tagged_count;\n        }\n");
+            out.push_str("            codec::put_unknown_tagged_below(buf, self.unknown_tagged_fields.as_slice(), &mut next_unknown, u64::MAX)?;\n            let _ = tagged_count;\n        }\n");
         }
         out.push_str("        Ok(())\n    }\n}\n\n");
 
@@ -650,7 +650,7 @@ impl Ctx<'_> {
             );
         }
         if flexible_possible {
-            out.push_str("        let mut unknown_tagged_fields = Vec::new();\n        if flexible {\n            let count = codec::get_tagged_count(buf)?;\n            for _ in 0..count {\n                let (tag, mut data) = codec::get_tagged_field(buf)?;\n                match tag {\n");
+            out.push_str("        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();\n        if flexible {\n            let count = codec::get_tagged_count(buf)?;\n            for _ in 0..count {\n                let (tag, mut data) = codec::get_tagged_field(buf)?;\n                match tag {\n");
             for f in &tagged {
                 let (tag_versions, tag) = (f.tagged.unwrap_or(f.versions), f.tag.unwrap_or(0));
                 let guard = cond(tag_versions, within)
@@ -771,7 +771,7 @@ impl Ctx<'_> {
             let flexible = self.flexible_cond(within);
             strategies.push((
                 "unknown_tagged_fields".into(),
-                format!("if {flexible} {{ codec::testing::unknown_tagged_strategy() }} else {{ Just(Vec::new()).boxed() }}"),
+                format!("if {flexible} {{ codec::testing::unknown_tagged_strategy() }} else {{ Just(codec::UnknownTaggedFields::new()).boxed() }}"),
             ));
         }
         let _ = writeln!(

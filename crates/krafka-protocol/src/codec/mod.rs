@@ -18,7 +18,7 @@ mod write;
 pub use chunked::{ChunkedBuf, WriteBuf};
 pub use read::*;
 pub use str_bytes::StrBytes;
-pub use tagged::RawTaggedField;
+pub use tagged::{RawTaggedField, UnknownTaggedFields};
 pub use traits::{Decode, Encode, Message, RequestMessage, ResponseMessage, VersionRange};
 pub use uuid::Uuid;
 pub use varint::{

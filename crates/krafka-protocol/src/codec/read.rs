@@ -22,57 +22,58 @@ fn need(buf: &Bytes, n: usize, what: &'static str) -> Result<(), DecodeError> {
 /// Reads an `int8`.
 #[inline]
 pub fn get_i8(buf: &mut Bytes) -> Result<i8, DecodeError> {
-    need(buf, 1, "int8")?;
-    Ok(buf.get_i8())
+    buf.try_get_i8()
+        .map_err(|_| DecodeError::Truncated { what: "int8" })
 }
 
 /// Reads a `bool` (any non-zero byte is true, as in Kafka).
 #[inline]
 pub fn get_bool(buf: &mut Bytes) -> Result<bool, DecodeError> {
-    need(buf, 1, "bool")?;
-    Ok(buf.get_u8() != 0)
+    buf.try_get_u8()
+        .map(|b| b != 0)
+        .map_err(|_| DecodeError::Truncated { what: "bool" })
 }
 
 /// Reads an `int16`.
 #[inline]
 pub fn get_i16(buf: &mut Bytes) -> Result<i16, DecodeError> {
-    need(buf, 2, "int16")?;
-    Ok(buf.get_i16())
+    buf.try_get_i16()
+        .map_err(|_| DecodeError::Truncated { what: "int16" })
 }
 
 /// Reads a `uint16`.
 #[inline]
 pub fn get_u16(buf: &mut Bytes) -> Result<u16, DecodeError> {
-    need(buf, 2, "uint16")?;
-    Ok(buf.get_u16())
+    buf.try_get_u16()
+        .map_err(|_| DecodeError::Truncated { what: "uint16" })
 }
 
 /// Reads an `int32`.
 #[inline]
 pub fn get_i32(buf: &mut Bytes) -> Result<i32, DecodeError> {
-    need(buf, 4, "int32")?;
-    Ok(buf.get_i32())
+    buf.try_get_i32()
+        .map_err(|_| DecodeError::Truncated { what: "int32" })
 }
 
 /// Reads a `uint32`.
 #[inline]
 pub fn get_u32(buf: &mut Bytes) -> Result<u32, DecodeError> {
-    need(buf, 4, "uint32")?;
-    Ok(buf.get_u32())
+    buf.try_get_u32()
+        .map_err(|_| DecodeError::Truncated { what: "uint32" })
 }
 
 /// Reads an `int64`.
 #[inline]
 pub fn get_i64(buf: &mut Bytes) -> Result<i64, DecodeError> {
-    need(buf, 8, "int64")?;
-    Ok(buf.get_i64())
+    buf.try_get_i64()
+        .map_err(|_| DecodeError::Truncated { what: "int64" })
 }
 
 /// Reads a `float64`.
 #[inline]
 pub fn get_f64(buf: &mut Bytes) -> Result<f64, DecodeError> {
-    need(buf, 8, "float64")?;
-    Ok(buf.get_f64())
+    buf.try_get_f64()
+        .map_err(|_| DecodeError::Truncated { what: "float64" })
 }
 
 /// Reads a `uuid`.
@@ -199,11 +200,13 @@ pub fn get_tagged_field(buf: &mut Bytes) -> Result<(u32, Bytes), DecodeError> {
 /// A `Vec` for `n` decoded elements whose up-front capacity is capped.
 ///
 /// `n` has been checked against the bytes present, but an element in memory can be far larger
-/// than its one byte on the wire; capping the first allocation (at about 64 KiB) keeps a hostile
-/// count from reserving memory the data never fills. Real data grows the `Vec` as it decodes.
+/// than its one byte on the wire. Capping the first allocation at 1 MiB keeps a count that lies
+/// from reserving more than that (decoding fails at the first missing element, so at most one
+/// lying count per nesting level is ever acted on), while real arrays of up to 1 MiB of
+/// elements (a Fetch response over thousands of partitions) are allocated once, not regrown.
 #[inline]
 pub fn bounded_vec<T>(n: usize) -> Vec<T> {
-    const MAX_PREALLOCATED_BYTES: usize = 64 * 1024;
+    const MAX_PREALLOCATED_BYTES: usize = 1 << 20;
     let cap = MAX_PREALLOCATED_BYTES / std::mem::size_of::<T>().max(1);
     Vec::with_capacity(n.min(cap))
 }

@@ -24,12 +24,14 @@ pub fn bytes_strategy() -> BoxedStrategy<Bytes> {
 }
 
 /// Unknown tagged fields, with tags far above any known one, in ascending order.
-pub fn unknown_tagged_strategy() -> BoxedStrategy<Vec<RawTaggedField>> {
+pub fn unknown_tagged_strategy() -> BoxedStrategy<super::UnknownTaggedFields> {
     proptest::collection::btree_map(1000u32..1010, bytes_strategy(), 0..2)
         .prop_map(|m| {
-            m.into_iter()
+            let fields: Vec<RawTaggedField> = m
+                .into_iter()
                 .map(|(tag, data)| RawTaggedField { tag, data })
-                .collect()
+                .collect();
+            fields.into()
         })
         .boxed()
 }
@@ -63,7 +65,9 @@ pub fn round_trip_one<M: Message>(value: &M, version: i16) -> Result<(), TestCas
     Ok(())
 }
 
-/// Round-trips generated values of `M` at every version it defines.
+/// Round-trips generated values of `M` at every version it defines, panicking on the first
+/// failure: this is a test driver, called only from `#[test]` functions.
+#[allow(clippy::panic)]
 pub fn check_round_trip<M: Message + ArbitraryMessage>() {
     for version in M::VERSIONS.iter() {
         let mut runner = TestRunner::new(Config {

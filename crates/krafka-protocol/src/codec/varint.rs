@@ -8,42 +8,47 @@ use crate::DecodeError;
 /// Reads an unsigned varint of at most 5 bytes (32 bits).
 #[inline]
 pub fn get_uvarint(buf: &mut Bytes) -> Result<u32, DecodeError> {
+    // Parse from the slice and advance once: one bounds check per byte instead of two.
+    let bytes: &[u8] = buf.as_ref();
     let mut value: u32 = 0;
-    for i in 0..5 {
-        if !buf.has_remaining() {
-            return Err(DecodeError::Truncated { what: "varint" });
-        }
-        let byte = buf.get_u8();
+    for (i, &byte) in bytes.iter().take(5).enumerate() {
         // The fifth byte may only carry the top 4 bits of a u32.
         if i == 4 && byte > 0x0f {
             return Err(DecodeError::VarintTooLong);
         }
         value |= u32::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
+            buf.advance(i + 1);
             return Ok(value);
         }
     }
-    Err(DecodeError::VarintTooLong)
+    if bytes.len() < 5 {
+        Err(DecodeError::Truncated { what: "varint" })
+    } else {
+        Err(DecodeError::VarintTooLong)
+    }
 }
 
 /// Reads an unsigned varint of at most 10 bytes (64 bits).
 #[inline]
 pub fn get_uvarlong(buf: &mut Bytes) -> Result<u64, DecodeError> {
+    let bytes: &[u8] = buf.as_ref();
     let mut value: u64 = 0;
-    for i in 0..10 {
-        if !buf.has_remaining() {
-            return Err(DecodeError::Truncated { what: "varlong" });
-        }
-        let byte = buf.get_u8();
+    for (i, &byte) in bytes.iter().take(10).enumerate() {
         if i == 9 && byte > 0x01 {
             return Err(DecodeError::VarintTooLong);
         }
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
+            buf.advance(i + 1);
             return Ok(value);
         }
     }
-    Err(DecodeError::VarintTooLong)
+    if bytes.len() < 10 {
+        Err(DecodeError::Truncated { what: "varlong" })
+    } else {
+        Err(DecodeError::VarintTooLong)
+    }
 }
 
 /// Reads a zig-zag encoded signed varint (32 bits).

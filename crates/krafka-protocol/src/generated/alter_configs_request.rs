@@ -30,7 +30,7 @@ pub struct AlterConfigsRequest {
     /// Versions 0-2.
     pub validate_only: bool,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for AlterConfigsRequest {
@@ -38,7 +38,7 @@ impl Default for AlterConfigsRequest {
         Self {
             resources: Vec::new(),
             validate_only: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl Encode for AlterConfigsRequest {
         size += 1;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -88,7 +88,7 @@ impl Encode for AlterConfigsRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -116,7 +116,7 @@ impl Decode for AlterConfigsRequest {
             v
         };
         let validate_only = codec::get_bool(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -148,7 +148,7 @@ impl ArbitraryMessage for AlterConfigsRequest {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -174,7 +174,7 @@ pub struct AlterableConfig {
     /// Versions 0-2; nullable in 0-2.
     pub value: Option<StrBytes>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for AlterableConfig {
@@ -182,7 +182,7 @@ impl Default for AlterableConfig {
         Self {
             name: StrBytes::new(),
             value: Some(StrBytes::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -195,7 +195,7 @@ impl Encode for AlterableConfig {
         size += codec::nullable_string_size(self.value.as_deref(), flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -211,7 +211,7 @@ impl Encode for AlterableConfig {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -226,7 +226,7 @@ impl Decode for AlterableConfig {
         let flexible = version >= 2;
         let name = codec::get_string(buf, flexible)?;
         let value = codec::get_nullable_string(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -254,7 +254,7 @@ impl ArbitraryMessage for AlterableConfig {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((name, value, unknown_tagged_fields),)| Self {
@@ -282,7 +282,7 @@ pub struct AlterConfigsResource {
     /// Versions 0-2.
     pub configs: Vec<AlterableConfig>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for AlterConfigsResource {
@@ -291,7 +291,7 @@ impl Default for AlterConfigsResource {
             resource_type: 0,
             resource_name: StrBytes::new(),
             configs: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -311,7 +311,7 @@ impl Encode for AlterConfigsResource {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -331,7 +331,7 @@ impl Encode for AlterConfigsResource {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -354,7 +354,7 @@ impl Decode for AlterConfigsResource {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -388,7 +388,7 @@ impl ArbitraryMessage for AlterConfigsResource {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -38,7 +38,7 @@ pub struct AlterPartitionReassignmentsResponse {
     /// Versions 0.
     pub responses: Vec<ReassignableTopicResponse>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for AlterPartitionReassignmentsResponse {
@@ -48,7 +48,7 @@ impl Default for AlterPartitionReassignmentsResponse {
             error_code: 0,
             error_message: Some(StrBytes::new()),
             responses: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -75,7 +75,7 @@ impl Encode for AlterPartitionReassignmentsResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -102,7 +102,7 @@ impl Encode for AlterPartitionReassignmentsResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -132,7 +132,7 @@ impl Decode for AlterPartitionReassignmentsResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -168,7 +168,7 @@ impl ArbitraryMessage for AlterPartitionReassignmentsResponse {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -206,7 +206,7 @@ pub struct ReassignablePartitionResponse {
     /// Versions 0; nullable in 0.
     pub error_message: Option<StrBytes>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ReassignablePartitionResponse {
@@ -215,7 +215,7 @@ impl Default for ReassignablePartitionResponse {
             partition_index: 0,
             error_code: 0,
             error_message: Some(StrBytes::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -229,7 +229,7 @@ impl Encode for ReassignablePartitionResponse {
         size += codec::nullable_string_size(self.error_message.as_deref(), flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -246,7 +246,7 @@ impl Encode for ReassignablePartitionResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -262,7 +262,7 @@ impl Decode for ReassignablePartitionResponse {
         let partition_index = codec::get_i32(buf)?;
         let error_code = codec::get_i16(buf)?;
         let error_message = codec::get_nullable_string(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -292,7 +292,7 @@ impl ArbitraryMessage for ReassignablePartitionResponse {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -319,7 +319,7 @@ pub struct ReassignableTopicResponse {
     /// Versions 0.
     pub partitions: Vec<ReassignablePartitionResponse>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ReassignableTopicResponse {
@@ -327,7 +327,7 @@ impl Default for ReassignableTopicResponse {
         Self {
             name: StrBytes::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -346,7 +346,7 @@ impl Encode for ReassignableTopicResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -365,7 +365,7 @@ impl Encode for ReassignableTopicResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -387,7 +387,7 @@ impl Decode for ReassignableTopicResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -419,7 +419,7 @@ impl ArbitraryMessage for ReassignableTopicResponse {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((name, partitions, unknown_tagged_fields),)| Self {

@@ -30,7 +30,7 @@ pub struct AlterReplicaLogDirsResponse {
     /// Versions 0-2.
     pub results: Vec<AlterReplicaLogDirTopicResult>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for AlterReplicaLogDirsResponse {
@@ -38,7 +38,7 @@ impl Default for AlterReplicaLogDirsResponse {
         Self {
             throttle_time_ms: 0,
             results: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl Encode for AlterReplicaLogDirsResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -88,7 +88,7 @@ impl Encode for AlterReplicaLogDirsResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -116,7 +116,7 @@ impl Decode for AlterReplicaLogDirsResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -148,7 +148,7 @@ impl ArbitraryMessage for AlterReplicaLogDirsResponse {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -174,7 +174,7 @@ pub struct AlterReplicaLogDirPartitionResult {
     /// Versions 0-2.
     pub error_code: i16,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for AlterReplicaLogDirPartitionResult {
@@ -182,7 +182,7 @@ impl Default for AlterReplicaLogDirPartitionResult {
         Self {
             partition_index: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -195,7 +195,7 @@ impl Encode for AlterReplicaLogDirPartitionResult {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -211,7 +211,7 @@ impl Encode for AlterReplicaLogDirPartitionResult {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -226,7 +226,7 @@ impl Decode for AlterReplicaLogDirPartitionResult {
         let flexible = version >= 2;
         let partition_index = codec::get_i32(buf)?;
         let error_code = codec::get_i16(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -254,7 +254,7 @@ impl ArbitraryMessage for AlterReplicaLogDirPartitionResult {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -280,7 +280,7 @@ pub struct AlterReplicaLogDirTopicResult {
     /// Versions 0-2.
     pub partitions: Vec<AlterReplicaLogDirPartitionResult>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for AlterReplicaLogDirTopicResult {
@@ -288,7 +288,7 @@ impl Default for AlterReplicaLogDirTopicResult {
         Self {
             topic_name: StrBytes::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -307,7 +307,7 @@ impl Encode for AlterReplicaLogDirTopicResult {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -326,7 +326,7 @@ impl Encode for AlterReplicaLogDirTopicResult {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -348,7 +348,7 @@ impl Decode for AlterReplicaLogDirTopicResult {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -380,7 +380,7 @@ impl ArbitraryMessage for AlterReplicaLogDirTopicResult {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((topic_name, partitions, unknown_tagged_fields),)| Self {

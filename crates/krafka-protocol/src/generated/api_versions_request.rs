@@ -30,7 +30,7 @@ pub struct ApiVersionsRequest {
     /// Versions 3-4; ignorable (dropped when a version cannot carry it).
     pub client_software_version: StrBytes,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ApiVersionsRequest {
@@ -38,7 +38,7 @@ impl Default for ApiVersionsRequest {
         Self {
             client_software_name: StrBytes::new(),
             client_software_version: StrBytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -61,7 +61,7 @@ impl Encode for ApiVersionsRequest {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -87,7 +87,7 @@ impl Encode for ApiVersionsRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -116,7 +116,7 @@ impl Decode for ApiVersionsRequest {
         } else {
             StrBytes::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -152,7 +152,7 @@ impl ArbitraryMessage for ApiVersionsRequest {
             if version >= 3 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -50,7 +50,7 @@ pub struct ApiVersionsResponse {
     /// Versions 3-4; tagged (tag 3) in 3-4; ignorable (dropped when a version cannot carry it).
     pub zk_migration_ready: bool,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ApiVersionsResponse {
@@ -63,7 +63,7 @@ impl Default for ApiVersionsResponse {
             finalized_features_epoch: -1,
             finalized_features: Vec::new(),
             zk_migration_ready: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -91,7 +91,7 @@ impl Encode for ApiVersionsResponse {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if version >= 3 {
                 if !(self.supported_features.is_empty()) {
                     tagged_count += 1;
@@ -173,7 +173,7 @@ impl Encode for ApiVersionsResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -196,7 +196,7 @@ impl Encode for ApiVersionsResponse {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 1,
             )?;
@@ -206,7 +206,7 @@ impl Encode for ApiVersionsResponse {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 2,
             )?;
@@ -229,7 +229,7 @@ impl Encode for ApiVersionsResponse {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 3,
             )?;
@@ -239,7 +239,7 @@ impl Encode for ApiVersionsResponse {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -276,7 +276,7 @@ impl Decode for ApiVersionsResponse {
         let mut finalized_features_epoch = -1;
         let mut finalized_features = Vec::new();
         let mut zk_migration_ready = false;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -376,7 +376,7 @@ impl ArbitraryMessage for ApiVersionsResponse {
             if version >= 3 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -420,7 +420,7 @@ pub struct ApiVersion {
     /// Versions 0-4.
     pub max_version: i16,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ApiVersion {
@@ -429,7 +429,7 @@ impl Default for ApiVersion {
             api_key: 0,
             min_version: 0,
             max_version: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -443,7 +443,7 @@ impl Encode for ApiVersion {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -460,7 +460,7 @@ impl Encode for ApiVersion {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -476,7 +476,7 @@ impl Decode for ApiVersion {
         let api_key = codec::get_i16(buf)?;
         let min_version = codec::get_i16(buf)?;
         let max_version = codec::get_i16(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -506,7 +506,7 @@ impl ArbitraryMessage for ApiVersion {
             if version >= 3 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -537,7 +537,7 @@ pub struct SupportedFeatureKey {
     /// Versions 3-4.
     pub max_version: i16,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for SupportedFeatureKey {
@@ -546,7 +546,7 @@ impl Default for SupportedFeatureKey {
             name: StrBytes::new(),
             min_version: 0,
             max_version: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -560,7 +560,7 @@ impl Encode for SupportedFeatureKey {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -577,7 +577,7 @@ impl Encode for SupportedFeatureKey {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -593,7 +593,7 @@ impl Decode for SupportedFeatureKey {
         let name = codec::get_string(buf, flexible)?;
         let min_version = codec::get_i16(buf)?;
         let max_version = codec::get_i16(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -623,7 +623,7 @@ impl ArbitraryMessage for SupportedFeatureKey {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -654,7 +654,7 @@ pub struct FinalizedFeatureKey {
     /// Versions 3-4.
     pub min_version_level: i16,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for FinalizedFeatureKey {
@@ -663,7 +663,7 @@ impl Default for FinalizedFeatureKey {
             name: StrBytes::new(),
             max_version_level: 0,
             min_version_level: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -677,7 +677,7 @@ impl Encode for FinalizedFeatureKey {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -694,7 +694,7 @@ impl Encode for FinalizedFeatureKey {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -710,7 +710,7 @@ impl Decode for FinalizedFeatureKey {
         let name = codec::get_string(buf, flexible)?;
         let max_version_level = codec::get_i16(buf)?;
         let min_version_level = codec::get_i16(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -740,7 +740,7 @@ impl ArbitraryMessage for FinalizedFeatureKey {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -46,7 +46,7 @@ pub struct BrokerHeartbeatRequest {
     /// Versions 1; tagged (tag 0) in 1.
     pub offline_log_dirs: Vec<Uuid>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for BrokerHeartbeatRequest {
@@ -58,7 +58,7 @@ impl Default for BrokerHeartbeatRequest {
             want_fence: false,
             want_shut_down: false,
             offline_log_dirs: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -80,7 +80,7 @@ impl Encode for BrokerHeartbeatRequest {
         size += 1;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if version >= 1 {
                 if !(self.offline_log_dirs.is_empty()) {
                     tagged_count += 1;
@@ -124,7 +124,7 @@ impl Encode for BrokerHeartbeatRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -142,7 +142,7 @@ impl Encode for BrokerHeartbeatRequest {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -167,7 +167,7 @@ impl Decode for BrokerHeartbeatRequest {
         let want_fence = codec::get_bool(buf)?;
         let want_shut_down = codec::get_bool(buf)?;
         let mut offline_log_dirs = Vec::new();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -222,7 +222,7 @@ impl ArbitraryMessage for BrokerHeartbeatRequest {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -66,7 +66,7 @@ pub struct CreateDelegationTokenResponse {
     /// Versions 0-3.
     pub throttle_time_ms: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for CreateDelegationTokenResponse {
@@ -83,7 +83,7 @@ impl Default for CreateDelegationTokenResponse {
             token_id: StrBytes::new(),
             hmac: Bytes::new(),
             throttle_time_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -127,7 +127,7 @@ impl Encode for CreateDelegationTokenResponse {
         size += 4;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -174,7 +174,7 @@ impl Encode for CreateDelegationTokenResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -212,7 +212,7 @@ impl Decode for CreateDelegationTokenResponse {
         let token_id = codec::get_string(buf, flexible)?;
         let hmac = codec::get_bytes(buf, flexible)?;
         let throttle_time_ms = codec::get_i32(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -269,7 +269,7 @@ impl ArbitraryMessage for CreateDelegationTokenResponse {
                 if version >= 2 {
                     codec::testing::unknown_tagged_strategy()
                 } else {
-                    Just(Vec::new()).boxed()
+                    Just(codec::UnknownTaggedFields::new()).boxed()
                 },
             ),
         )

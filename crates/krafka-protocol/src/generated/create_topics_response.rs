@@ -30,7 +30,7 @@ pub struct CreateTopicsResponse {
     /// Versions 0-7.
     pub topics: Vec<CreatableTopicResult>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for CreateTopicsResponse {
@@ -38,7 +38,7 @@ impl Default for CreateTopicsResponse {
         Self {
             throttle_time_ms: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -65,7 +65,7 @@ impl Encode for CreateTopicsResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -92,7 +92,7 @@ impl Encode for CreateTopicsResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -124,7 +124,7 @@ impl Decode for CreateTopicsResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -160,7 +160,7 @@ impl ArbitraryMessage for CreateTopicsResponse {
             if version >= 5 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -198,7 +198,7 @@ pub struct CreatableTopicConfigs {
     /// Versions 5-7.
     pub is_sensitive: bool,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for CreatableTopicConfigs {
@@ -209,7 +209,7 @@ impl Default for CreatableTopicConfigs {
             read_only: false,
             config_source: -1,
             is_sensitive: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -225,7 +225,7 @@ impl Encode for CreatableTopicConfigs {
         size += 1;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -244,7 +244,7 @@ impl Encode for CreatableTopicConfigs {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -262,7 +262,7 @@ impl Decode for CreatableTopicConfigs {
         let read_only = codec::get_bool(buf)?;
         let config_source = codec::get_i8(buf)?;
         let is_sensitive = codec::get_bool(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -296,7 +296,7 @@ impl ArbitraryMessage for CreatableTopicConfigs {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -351,7 +351,7 @@ pub struct CreatableTopicResult {
     /// Versions 5-7; nullable in 5-7; ignorable (dropped when a version cannot carry it).
     pub configs: Option<Vec<CreatableTopicConfigs>>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for CreatableTopicResult {
@@ -365,7 +365,7 @@ impl Default for CreatableTopicResult {
             num_partitions: -1,
             replication_factor: -1,
             configs: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -404,7 +404,7 @@ impl Encode for CreatableTopicResult {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if version >= 5 {
                 if !(self.topic_config_error_code == 0) {
                     tagged_count += 1;
@@ -452,7 +452,7 @@ impl Encode for CreatableTopicResult {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -462,7 +462,7 @@ impl Encode for CreatableTopicResult {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -512,7 +512,7 @@ impl Decode for CreatableTopicResult {
             Some(Vec::new())
         };
         let mut topic_config_error_code = 0;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -587,7 +587,7 @@ impl ArbitraryMessage for CreatableTopicResult {
             if version >= 5 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

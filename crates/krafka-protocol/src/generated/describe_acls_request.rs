@@ -50,7 +50,7 @@ pub struct DescribeAclsRequest {
     /// Versions 0-3.
     pub permission_type: i8,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribeAclsRequest {
@@ -63,7 +63,7 @@ impl Default for DescribeAclsRequest {
             host_filter: Some(StrBytes::new()),
             operation: 0,
             permission_type: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -95,7 +95,7 @@ impl Encode for DescribeAclsRequest {
         size += 1;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -130,7 +130,7 @@ impl Encode for DescribeAclsRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -156,7 +156,7 @@ impl Decode for DescribeAclsRequest {
         let host_filter = codec::get_nullable_string(buf, flexible)?;
         let operation = codec::get_i8(buf)?;
         let permission_type = codec::get_i8(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -198,7 +198,7 @@ impl ArbitraryMessage for DescribeAclsRequest {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

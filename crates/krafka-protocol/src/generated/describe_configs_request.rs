@@ -34,7 +34,7 @@ pub struct DescribeConfigsRequest {
     /// Versions 3-4.
     pub include_documentation: bool,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribeConfigsRequest {
@@ -43,7 +43,7 @@ impl Default for DescribeConfigsRequest {
             resources: Vec::new(),
             include_synonyms: false,
             include_documentation: false,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -85,7 +85,7 @@ impl Encode for DescribeConfigsRequest {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -127,7 +127,7 @@ impl Encode for DescribeConfigsRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -164,7 +164,7 @@ impl Decode for DescribeConfigsRequest {
         } else {
             false
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -206,7 +206,7 @@ impl ArbitraryMessage for DescribeConfigsRequest {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -239,7 +239,7 @@ pub struct DescribeConfigsResource {
     /// Versions 0-4; nullable in 0-4.
     pub configuration_keys: Option<Vec<StrBytes>>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribeConfigsResource {
@@ -248,7 +248,7 @@ impl Default for DescribeConfigsResource {
             resource_type: 0,
             resource_name: StrBytes::new(),
             configuration_keys: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -273,7 +273,7 @@ impl Encode for DescribeConfigsResource {
         };
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -298,7 +298,7 @@ impl Encode for DescribeConfigsResource {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -323,7 +323,7 @@ impl Decode for DescribeConfigsResource {
                 Some(v)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -360,7 +360,7 @@ impl ArbitraryMessage for DescribeConfigsResource {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -26,14 +26,14 @@ pub struct DescribeDelegationTokenRequest {
     /// Versions 0-3; nullable in 0-3.
     pub owners: Option<Vec<DescribeDelegationTokenOwner>>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribeDelegationTokenRequest {
     fn default() -> Self {
         Self {
             owners: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -62,7 +62,7 @@ impl Encode for DescribeDelegationTokenRequest {
         };
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -91,7 +91,7 @@ impl Encode for DescribeDelegationTokenRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -120,7 +120,7 @@ impl Decode for DescribeDelegationTokenRequest {
                 Some(v)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -153,7 +153,7 @@ impl ArbitraryMessage for DescribeDelegationTokenRequest {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((owners, unknown_tagged_fields),)| Self {
@@ -176,7 +176,7 @@ pub struct DescribeDelegationTokenOwner {
     /// Versions 0-3.
     pub principal_name: StrBytes,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribeDelegationTokenOwner {
@@ -184,7 +184,7 @@ impl Default for DescribeDelegationTokenOwner {
         Self {
             principal_type: StrBytes::new(),
             principal_name: StrBytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -197,7 +197,7 @@ impl Encode for DescribeDelegationTokenOwner {
         size += codec::string_size(&self.principal_name, flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -213,7 +213,7 @@ impl Encode for DescribeDelegationTokenOwner {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -228,7 +228,7 @@ impl Decode for DescribeDelegationTokenOwner {
         let flexible = version >= 2;
         let principal_type = codec::get_string(buf, flexible)?;
         let principal_name = codec::get_string(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -256,7 +256,7 @@ impl ArbitraryMessage for DescribeDelegationTokenOwner {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

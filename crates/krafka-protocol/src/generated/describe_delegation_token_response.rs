@@ -34,7 +34,7 @@ pub struct DescribeDelegationTokenResponse {
     /// Versions 0-3.
     pub throttle_time_ms: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribeDelegationTokenResponse {
@@ -43,7 +43,7 @@ impl Default for DescribeDelegationTokenResponse {
             error_code: 0,
             tokens: Vec::new(),
             throttle_time_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -69,7 +69,7 @@ impl Encode for DescribeDelegationTokenResponse {
         size += 4;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -95,7 +95,7 @@ impl Encode for DescribeDelegationTokenResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -124,7 +124,7 @@ impl Decode for DescribeDelegationTokenResponse {
             v
         };
         let throttle_time_ms = codec::get_i32(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -158,7 +158,7 @@ impl ArbitraryMessage for DescribeDelegationTokenResponse {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -185,7 +185,7 @@ pub struct DescribedDelegationTokenRenewer {
     /// Versions 0-3.
     pub principal_name: StrBytes,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribedDelegationTokenRenewer {
@@ -193,7 +193,7 @@ impl Default for DescribedDelegationTokenRenewer {
         Self {
             principal_type: StrBytes::new(),
             principal_name: StrBytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -206,7 +206,7 @@ impl Encode for DescribedDelegationTokenRenewer {
         size += codec::string_size(&self.principal_name, flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -222,7 +222,7 @@ impl Encode for DescribedDelegationTokenRenewer {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -237,7 +237,7 @@ impl Decode for DescribedDelegationTokenRenewer {
         let flexible = version >= 2;
         let principal_type = codec::get_string(buf, flexible)?;
         let principal_name = codec::get_string(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -265,7 +265,7 @@ impl ArbitraryMessage for DescribedDelegationTokenRenewer {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -323,7 +323,7 @@ pub struct DescribedDelegationToken {
     /// Versions 0-3.
     pub renewers: Vec<DescribedDelegationTokenRenewer>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribedDelegationToken {
@@ -339,7 +339,7 @@ impl Default for DescribedDelegationToken {
             token_id: StrBytes::new(),
             hmac: Bytes::new(),
             renewers: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -382,7 +382,7 @@ impl Encode for DescribedDelegationToken {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -425,7 +425,7 @@ impl Encode for DescribedDelegationToken {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -463,7 +463,7 @@ impl Decode for DescribedDelegationToken {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -521,7 +521,7 @@ impl ArbitraryMessage for DescribedDelegationToken {
             (if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },),
         )
             .prop_map(

@@ -30,7 +30,7 @@ pub struct DescribeGroupsResponse {
     /// Versions 0-5.
     pub groups: Vec<DescribedGroup>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribeGroupsResponse {
@@ -38,7 +38,7 @@ impl Default for DescribeGroupsResponse {
         Self {
             throttle_time_ms: 0,
             groups: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -65,7 +65,7 @@ impl Encode for DescribeGroupsResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -92,7 +92,7 @@ impl Encode for DescribeGroupsResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -124,7 +124,7 @@ impl Decode for DescribeGroupsResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -160,7 +160,7 @@ impl ArbitraryMessage for DescribeGroupsResponse {
             if version >= 5 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -202,7 +202,7 @@ pub struct DescribedGroupMember {
     /// Versions 0-5.
     pub member_assignment: Bytes,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribedGroupMember {
@@ -214,7 +214,7 @@ impl Default for DescribedGroupMember {
             client_host: StrBytes::new(),
             member_metadata: Bytes::new(),
             member_assignment: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -233,7 +233,7 @@ impl Encode for DescribedGroupMember {
         size += codec::bytes_size(&self.member_assignment, flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -255,7 +255,7 @@ impl Encode for DescribedGroupMember {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -278,7 +278,7 @@ impl Decode for DescribedGroupMember {
         let client_host = codec::get_string(buf, flexible)?;
         let member_metadata = codec::get_bytes(buf, flexible)?;
         let member_assignment = codec::get_bytes(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -318,7 +318,7 @@ impl ArbitraryMessage for DescribedGroupMember {
             if version >= 5 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -376,7 +376,7 @@ pub struct DescribedGroup {
     /// Versions 3-5.
     pub authorized_operations: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribedGroup {
@@ -389,7 +389,7 @@ impl Default for DescribedGroup {
             protocol_data: StrBytes::new(),
             members: Vec::new(),
             authorized_operations: -2147483648,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -421,7 +421,7 @@ impl Encode for DescribedGroup {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -453,7 +453,7 @@ impl Encode for DescribedGroup {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -484,7 +484,7 @@ impl Decode for DescribedGroup {
         } else {
             -2147483648
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -530,7 +530,7 @@ impl ArbitraryMessage for DescribedGroup {
             if version >= 5 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -26,14 +26,14 @@ pub struct DescribeLogDirsRequest {
     /// Versions 0-4; nullable in 0-4.
     pub topics: Option<Vec<DescribableLogDirTopic>>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribeLogDirsRequest {
     fn default() -> Self {
         Self {
             topics: Some(Vec::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -62,7 +62,7 @@ impl Encode for DescribeLogDirsRequest {
         };
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -91,7 +91,7 @@ impl Encode for DescribeLogDirsRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -120,7 +120,7 @@ impl Decode for DescribeLogDirsRequest {
                 Some(v)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -153,7 +153,7 @@ impl ArbitraryMessage for DescribeLogDirsRequest {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((topics, unknown_tagged_fields),)| Self {
@@ -176,7 +176,7 @@ pub struct DescribableLogDirTopic {
     /// Versions 0-4.
     pub partitions: Vec<i32>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for DescribableLogDirTopic {
@@ -184,7 +184,7 @@ impl Default for DescribableLogDirTopic {
         Self {
             topic: StrBytes::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -198,7 +198,7 @@ impl Encode for DescribableLogDirTopic {
             + self.partitions.len() * 4);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -217,7 +217,7 @@ impl Encode for DescribableLogDirTopic {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -239,7 +239,7 @@ impl Decode for DescribableLogDirTopic {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -268,7 +268,7 @@ impl ArbitraryMessage for DescribableLogDirTopic {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((topic, partitions, unknown_tagged_fields),)| Self {

@@ -34,7 +34,7 @@ pub struct EnvelopeRequest {
     /// Versions 0.
     pub client_host_address: Bytes,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for EnvelopeRequest {
@@ -43,7 +43,7 @@ impl Default for EnvelopeRequest {
             request_data: Bytes::new(),
             request_principal: Some(Bytes::new()),
             client_host_address: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl Encode for EnvelopeRequest {
         size += codec::bytes_size(&self.client_host_address, flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -86,7 +86,7 @@ impl Encode for EnvelopeRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -108,7 +108,7 @@ impl Decode for EnvelopeRequest {
         let request_data = codec::get_bytes(buf, flexible)?;
         let request_principal = codec::get_nullable_bytes(buf, flexible)?;
         let client_host_address = codec::get_bytes(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -138,7 +138,7 @@ impl ArbitraryMessage for EnvelopeRequest {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -38,7 +38,7 @@ pub struct FetchSnapshotRequest {
     /// Versions 0-1.
     pub topics: Vec<TopicSnapshot>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for FetchSnapshotRequest {
@@ -48,7 +48,7 @@ impl Default for FetchSnapshotRequest {
             replica_id: -1,
             max_bytes: 2147483647,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -74,7 +74,7 @@ impl Encode for FetchSnapshotRequest {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if true {
                 if !(self.cluster_id.is_none()) {
                     tagged_count += 1;
@@ -118,7 +118,7 @@ impl Encode for FetchSnapshotRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -132,7 +132,7 @@ impl Encode for FetchSnapshotRequest {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -162,7 +162,7 @@ impl Decode for FetchSnapshotRequest {
             v
         };
         let mut cluster_id = None;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -202,7 +202,7 @@ impl ArbitraryMessage for FetchSnapshotRequest {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -230,7 +230,7 @@ pub struct SnapshotId {
     /// Versions 0-1.
     pub epoch: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for SnapshotId {
@@ -238,7 +238,7 @@ impl Default for SnapshotId {
         Self {
             end_offset: 0,
             epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -251,7 +251,7 @@ impl Encode for SnapshotId {
         size += 4;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -267,7 +267,7 @@ impl Encode for SnapshotId {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -282,7 +282,7 @@ impl Decode for SnapshotId {
         let flexible = true;
         let end_offset = codec::get_i64(buf)?;
         let epoch = codec::get_i32(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -310,7 +310,7 @@ impl ArbitraryMessage for SnapshotId {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((end_offset, epoch, unknown_tagged_fields),)| Self {
@@ -346,7 +346,7 @@ pub struct PartitionSnapshot {
     /// Versions 1; tagged (tag 0) in 1; ignorable (dropped when a version cannot carry it).
     pub replica_directory_id: Uuid,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for PartitionSnapshot {
@@ -357,7 +357,7 @@ impl Default for PartitionSnapshot {
             snapshot_id: SnapshotId::default(),
             position: 0,
             replica_directory_id: Uuid::ZERO,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -372,7 +372,7 @@ impl Encode for PartitionSnapshot {
         size += 8;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if version >= 1 {
                 if !(self.replica_directory_id == Uuid::ZERO) {
                     tagged_count += 1;
@@ -399,7 +399,7 @@ impl Encode for PartitionSnapshot {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -409,7 +409,7 @@ impl Encode for PartitionSnapshot {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -427,7 +427,7 @@ impl Decode for PartitionSnapshot {
         let snapshot_id = SnapshotId::decode(buf, version)?;
         let position = codec::get_i64(buf)?;
         let mut replica_directory_id = Uuid::ZERO;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -469,7 +469,7 @@ impl ArbitraryMessage for PartitionSnapshot {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -505,7 +505,7 @@ pub struct TopicSnapshot {
     /// Versions 0-1.
     pub partitions: Vec<PartitionSnapshot>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for TopicSnapshot {
@@ -513,7 +513,7 @@ impl Default for TopicSnapshot {
         Self {
             name: StrBytes::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -532,7 +532,7 @@ impl Encode for TopicSnapshot {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -551,7 +551,7 @@ impl Encode for TopicSnapshot {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -573,7 +573,7 @@ impl Decode for TopicSnapshot {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -605,7 +605,7 @@ impl ArbitraryMessage for TopicSnapshot {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((name, partitions, unknown_tagged_fields),)| Self {

@@ -38,7 +38,7 @@ pub struct FetchSnapshotResponse {
     /// Versions 1; tagged (tag 0) in 1.
     pub node_endpoints: Vec<NodeEndpoint>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for FetchSnapshotResponse {
@@ -48,7 +48,7 @@ impl Default for FetchSnapshotResponse {
             error_code: 0,
             topics: Vec::new(),
             node_endpoints: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -74,7 +74,7 @@ impl Encode for FetchSnapshotResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if version >= 1 {
                 if !(self.node_endpoints.is_empty()) {
                     tagged_count += 1;
@@ -124,7 +124,7 @@ impl Encode for FetchSnapshotResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -147,7 +147,7 @@ impl Encode for FetchSnapshotResponse {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -177,7 +177,7 @@ impl Decode for FetchSnapshotResponse {
             v
         };
         let mut node_endpoints = Vec::new();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -232,7 +232,7 @@ impl ArbitraryMessage for FetchSnapshotResponse {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -266,7 +266,7 @@ pub struct SnapshotId {
     /// Versions 0-1.
     pub epoch: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for SnapshotId {
@@ -274,7 +274,7 @@ impl Default for SnapshotId {
         Self {
             end_offset: 0,
             epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -287,7 +287,7 @@ impl Encode for SnapshotId {
         size += 4;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -303,7 +303,7 @@ impl Encode for SnapshotId {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -318,7 +318,7 @@ impl Decode for SnapshotId {
         let flexible = true;
         let end_offset = codec::get_i64(buf)?;
         let epoch = codec::get_i32(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -346,7 +346,7 @@ impl ArbitraryMessage for SnapshotId {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((end_offset, epoch, unknown_tagged_fields),)| Self {
@@ -370,7 +370,7 @@ pub struct LeaderIdAndEpoch {
     /// Versions 0-1.
     pub leader_epoch: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaderIdAndEpoch {
@@ -378,7 +378,7 @@ impl Default for LeaderIdAndEpoch {
         Self {
             leader_id: 0,
             leader_epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -391,7 +391,7 @@ impl Encode for LeaderIdAndEpoch {
         size += 4;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -407,7 +407,7 @@ impl Encode for LeaderIdAndEpoch {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -422,7 +422,7 @@ impl Decode for LeaderIdAndEpoch {
         let flexible = true;
         let leader_id = codec::get_i32(buf)?;
         let leader_epoch = codec::get_i32(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -450,7 +450,7 @@ impl ArbitraryMessage for LeaderIdAndEpoch {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((leader_id, leader_epoch, unknown_tagged_fields),)| Self {
@@ -494,7 +494,7 @@ pub struct PartitionSnapshot {
     /// Versions 0-1.
     pub unaligned_records: Bytes,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for PartitionSnapshot {
@@ -507,7 +507,7 @@ impl Default for PartitionSnapshot {
             size: 0,
             position: 0,
             unaligned_records: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -524,7 +524,7 @@ impl Encode for PartitionSnapshot {
         size += codec::bytes_size(&self.unaligned_records, flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if true {
                 if !(self.current_leader == LeaderIdAndEpoch::default()) {
                     tagged_count += 1;
@@ -560,7 +560,7 @@ impl Encode for PartitionSnapshot {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -570,7 +570,7 @@ impl Encode for PartitionSnapshot {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -590,7 +590,7 @@ impl Decode for PartitionSnapshot {
         let position = codec::get_i64(buf)?;
         let unaligned_records = codec::get_bytes(buf, flexible)?;
         let mut current_leader = LeaderIdAndEpoch::default();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -632,7 +632,7 @@ impl ArbitraryMessage for PartitionSnapshot {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -672,7 +672,7 @@ pub struct TopicSnapshot {
     /// Versions 0-1.
     pub partitions: Vec<PartitionSnapshot>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for TopicSnapshot {
@@ -680,7 +680,7 @@ impl Default for TopicSnapshot {
         Self {
             name: StrBytes::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -699,7 +699,7 @@ impl Encode for TopicSnapshot {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -718,7 +718,7 @@ impl Encode for TopicSnapshot {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -740,7 +740,7 @@ impl Decode for TopicSnapshot {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -772,7 +772,7 @@ impl ArbitraryMessage for TopicSnapshot {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((name, partitions, unknown_tagged_fields),)| Self {
@@ -800,7 +800,7 @@ pub struct NodeEndpoint {
     /// Versions 1.
     pub port: u16,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for NodeEndpoint {
@@ -809,7 +809,7 @@ impl Default for NodeEndpoint {
             node_id: 0,
             host: StrBytes::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -823,7 +823,7 @@ impl Encode for NodeEndpoint {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -840,7 +840,7 @@ impl Encode for NodeEndpoint {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -856,7 +856,7 @@ impl Decode for NodeEndpoint {
         let node_id = codec::get_i32(buf)?;
         let host = codec::get_string(buf, flexible)?;
         let port = codec::get_u16(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -886,7 +886,7 @@ impl ArbitraryMessage for NodeEndpoint {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((node_id, host, port, unknown_tagged_fields),)| Self {

@@ -26,14 +26,14 @@ pub struct GetTelemetrySubscriptionsRequest {
     /// Versions 0.
     pub client_instance_id: Uuid,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for GetTelemetrySubscriptionsRequest {
     fn default() -> Self {
         Self {
             client_instance_id: Uuid::ZERO,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -51,7 +51,7 @@ impl Encode for GetTelemetrySubscriptionsRequest {
         size += 16;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -72,7 +72,7 @@ impl Encode for GetTelemetrySubscriptionsRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -92,7 +92,7 @@ impl Decode for GetTelemetrySubscriptionsRequest {
         }
         let flexible = true;
         let client_instance_id = codec::get_uuid(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -118,7 +118,7 @@ impl ArbitraryMessage for GetTelemetrySubscriptionsRequest {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((client_instance_id, unknown_tagged_fields),)| Self {

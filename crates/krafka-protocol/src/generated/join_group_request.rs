@@ -54,7 +54,7 @@ pub struct JoinGroupRequest {
     /// Versions 8-9; nullable in 8-9; ignorable (dropped when a version cannot carry it).
     pub reason: Option<StrBytes>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for JoinGroupRequest {
@@ -68,7 +68,7 @@ impl Default for JoinGroupRequest {
             protocol_type: StrBytes::new(),
             protocols: Vec::new(),
             reason: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -111,7 +111,7 @@ impl Encode for JoinGroupRequest {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -154,7 +154,7 @@ impl Encode for JoinGroupRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -200,7 +200,7 @@ impl Decode for JoinGroupRequest {
         } else {
             None
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -256,7 +256,7 @@ impl ArbitraryMessage for JoinGroupRequest {
             if version >= 6 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -298,7 +298,7 @@ pub struct JoinGroupRequestProtocol {
     /// Versions 0-9.
     pub metadata: Bytes,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for JoinGroupRequestProtocol {
@@ -306,7 +306,7 @@ impl Default for JoinGroupRequestProtocol {
         Self {
             name: StrBytes::new(),
             metadata: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -319,7 +319,7 @@ impl Encode for JoinGroupRequestProtocol {
         size += codec::bytes_size(&self.metadata, flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -335,7 +335,7 @@ impl Encode for JoinGroupRequestProtocol {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -350,7 +350,7 @@ impl Decode for JoinGroupRequestProtocol {
         let flexible = version >= 6;
         let name = codec::get_string(buf, flexible)?;
         let metadata = codec::get_bytes(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -378,7 +378,7 @@ impl ArbitraryMessage for JoinGroupRequestProtocol {
             if version >= 6 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((name, metadata, unknown_tagged_fields),)| Self {

@@ -54,7 +54,7 @@ pub struct LeaderAndIsrRequest {
     /// Versions 0-7.
     pub live_leaders: Vec<LeaderAndIsrLiveLeader>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrRequest {
@@ -68,7 +68,7 @@ impl Default for LeaderAndIsrRequest {
             ungrouped_partition_states: Vec::new(),
             topic_states: Vec::new(),
             live_leaders: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -146,7 +146,7 @@ impl Encode for LeaderAndIsrRequest {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -217,7 +217,7 @@ impl Encode for LeaderAndIsrRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -281,7 +281,7 @@ impl Decode for LeaderAndIsrRequest {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -353,7 +353,7 @@ impl ArbitraryMessage for LeaderAndIsrRequest {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -435,7 +435,7 @@ pub struct LeaderAndIsrPartitionState {
     /// Versions 6-7.
     pub leader_recovery_state: i8,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrPartitionState {
@@ -453,7 +453,7 @@ impl Default for LeaderAndIsrPartitionState {
             removing_replicas: Vec::new(),
             is_new: false,
             leader_recovery_state: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -495,7 +495,7 @@ impl Encode for LeaderAndIsrPartitionState {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -549,7 +549,7 @@ impl Encode for LeaderAndIsrPartitionState {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -618,7 +618,7 @@ impl Decode for LeaderAndIsrPartitionState {
             false
         };
         let leader_recovery_state = if version >= 6 { codec::get_i8(buf)? } else { 0 };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -699,7 +699,7 @@ impl ArbitraryMessage for LeaderAndIsrPartitionState {
                 if version >= 4 {
                     codec::testing::unknown_tagged_strategy()
                 } else {
-                    Just(Vec::new()).boxed()
+                    Just(codec::UnknownTaggedFields::new()).boxed()
                 },
             ),
         )
@@ -754,7 +754,7 @@ pub struct LeaderAndIsrTopicState {
     /// Versions 2-7.
     pub partition_states: Vec<LeaderAndIsrPartitionState>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrTopicState {
@@ -763,7 +763,7 @@ impl Default for LeaderAndIsrTopicState {
             topic_name: StrBytes::new(),
             topic_id: Uuid::ZERO,
             partition_states: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -785,7 +785,7 @@ impl Encode for LeaderAndIsrTopicState {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -807,7 +807,7 @@ impl Encode for LeaderAndIsrTopicState {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -834,7 +834,7 @@ impl Decode for LeaderAndIsrTopicState {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -872,7 +872,7 @@ impl ArbitraryMessage for LeaderAndIsrTopicState {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -903,7 +903,7 @@ pub struct LeaderAndIsrLiveLeader {
     /// Versions 0-7.
     pub port: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrLiveLeader {
@@ -912,7 +912,7 @@ impl Default for LeaderAndIsrLiveLeader {
             broker_id: 0,
             host_name: StrBytes::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -926,7 +926,7 @@ impl Encode for LeaderAndIsrLiveLeader {
         size += 4;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -943,7 +943,7 @@ impl Encode for LeaderAndIsrLiveLeader {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -959,7 +959,7 @@ impl Decode for LeaderAndIsrLiveLeader {
         let broker_id = codec::get_i32(buf)?;
         let host_name = codec::get_string(buf, flexible)?;
         let port = codec::get_i32(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -989,7 +989,7 @@ impl ArbitraryMessage for LeaderAndIsrLiveLeader {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

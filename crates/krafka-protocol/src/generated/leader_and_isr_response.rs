@@ -34,7 +34,7 @@ pub struct LeaderAndIsrResponse {
     /// Versions 5-7.
     pub topics: Vec<LeaderAndIsrTopicError>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrResponse {
@@ -43,7 +43,7 @@ impl Default for LeaderAndIsrResponse {
             error_code: 0,
             partition_errors: Vec::new(),
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -91,7 +91,7 @@ impl Encode for LeaderAndIsrResponse {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -136,7 +136,7 @@ impl Encode for LeaderAndIsrResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -180,7 +180,7 @@ impl Decode for LeaderAndIsrResponse {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -226,7 +226,7 @@ impl ArbitraryMessage for LeaderAndIsrResponse {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -257,7 +257,7 @@ pub struct LeaderAndIsrPartitionError {
     /// Versions 0-7.
     pub error_code: i16,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrPartitionError {
@@ -266,7 +266,7 @@ impl Default for LeaderAndIsrPartitionError {
             topic_name: StrBytes::new(),
             partition_index: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -282,7 +282,7 @@ impl Encode for LeaderAndIsrPartitionError {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -301,7 +301,7 @@ impl Encode for LeaderAndIsrPartitionError {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -321,7 +321,7 @@ impl Decode for LeaderAndIsrPartitionError {
         };
         let partition_index = codec::get_i32(buf)?;
         let error_code = codec::get_i16(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -355,7 +355,7 @@ impl ArbitraryMessage for LeaderAndIsrPartitionError {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -382,7 +382,7 @@ pub struct LeaderAndIsrTopicError {
     /// Versions 5-7.
     pub partition_errors: Vec<LeaderAndIsrPartitionError>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaderAndIsrTopicError {
@@ -390,7 +390,7 @@ impl Default for LeaderAndIsrTopicError {
         Self {
             topic_id: Uuid::ZERO,
             partition_errors: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -409,7 +409,7 @@ impl Encode for LeaderAndIsrTopicError {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -428,7 +428,7 @@ impl Encode for LeaderAndIsrTopicError {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -450,7 +450,7 @@ impl Decode for LeaderAndIsrTopicError {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -482,7 +482,7 @@ impl ArbitraryMessage for LeaderAndIsrTopicError {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

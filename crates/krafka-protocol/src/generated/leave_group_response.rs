@@ -34,7 +34,7 @@ pub struct LeaveGroupResponse {
     /// Versions 3-5.
     pub members: Vec<MemberResponse>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaveGroupResponse {
@@ -43,7 +43,7 @@ impl Default for LeaveGroupResponse {
             throttle_time_ms: 0,
             error_code: 0,
             members: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -79,7 +79,7 @@ impl Encode for LeaveGroupResponse {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -115,7 +115,7 @@ impl Encode for LeaveGroupResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -152,7 +152,7 @@ impl Decode for LeaveGroupResponse {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -194,7 +194,7 @@ impl ArbitraryMessage for LeaveGroupResponse {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -225,7 +225,7 @@ pub struct MemberResponse {
     /// Versions 3-5.
     pub error_code: i16,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for MemberResponse {
@@ -234,7 +234,7 @@ impl Default for MemberResponse {
             member_id: StrBytes::new(),
             group_instance_id: Some(StrBytes::new()),
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -248,7 +248,7 @@ impl Encode for MemberResponse {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -265,7 +265,7 @@ impl Encode for MemberResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -281,7 +281,7 @@ impl Decode for MemberResponse {
         let member_id = codec::get_string(buf, flexible)?;
         let group_instance_id = codec::get_nullable_string(buf, flexible)?;
         let error_code = codec::get_i16(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -311,7 +311,7 @@ impl ArbitraryMessage for MemberResponse {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -22,13 +22,13 @@ use crate::{ApiKey, DecodeError, EncodeError};
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListClientMetricsResourcesRequest {
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ListClientMetricsResourcesRequest {
     fn default() -> Self {
         Self {
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -45,7 +45,7 @@ impl Encode for ListClientMetricsResourcesRequest {
         let mut size = 0usize;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -65,7 +65,7 @@ impl Encode for ListClientMetricsResourcesRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -84,7 +84,7 @@ impl Decode for ListClientMetricsResourcesRequest {
             });
         }
         let flexible = true;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -107,7 +107,7 @@ impl ArbitraryMessage for ListClientMetricsResourcesRequest {
         ((if true {
             codec::testing::unknown_tagged_strategy()
         } else {
-            Just(Vec::new()).boxed()
+            Just(codec::UnknownTaggedFields::new()).boxed()
         },),)
             .prop_map(|((unknown_tagged_fields,),)| Self {
                 unknown_tagged_fields,

@@ -30,7 +30,7 @@ pub struct ListPartitionReassignmentsRequest {
     /// Versions 0; nullable in 0.
     pub topics: Option<Vec<ListPartitionReassignmentsTopics>>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ListPartitionReassignmentsRequest {
@@ -38,7 +38,7 @@ impl Default for ListPartitionReassignmentsRequest {
         Self {
             timeout_ms: 60000,
             topics: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -68,7 +68,7 @@ impl Encode for ListPartitionReassignmentsRequest {
         };
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -98,7 +98,7 @@ impl Encode for ListPartitionReassignmentsRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -128,7 +128,7 @@ impl Decode for ListPartitionReassignmentsRequest {
                 Some(v)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -163,7 +163,7 @@ impl ArbitraryMessage for ListPartitionReassignmentsRequest {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((timeout_ms, topics, unknown_tagged_fields),)| Self {
@@ -187,7 +187,7 @@ pub struct ListPartitionReassignmentsTopics {
     /// Versions 0.
     pub partition_indexes: Vec<i32>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ListPartitionReassignmentsTopics {
@@ -195,7 +195,7 @@ impl Default for ListPartitionReassignmentsTopics {
         Self {
             name: StrBytes::new(),
             partition_indexes: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -209,7 +209,7 @@ impl Encode for ListPartitionReassignmentsTopics {
             + self.partition_indexes.len() * 4);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -228,7 +228,7 @@ impl Encode for ListPartitionReassignmentsTopics {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -250,7 +250,7 @@ impl Decode for ListPartitionReassignmentsTopics {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -279,7 +279,7 @@ impl ArbitraryMessage for ListPartitionReassignmentsTopics {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((name, partition_indexes, unknown_tagged_fields),)| Self {

@@ -34,7 +34,7 @@ pub struct ListTransactionsRequest {
     /// Versions 1.
     pub duration_filter: i64,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ListTransactionsRequest {
@@ -43,7 +43,7 @@ impl Default for ListTransactionsRequest {
             state_filters: Vec::new(),
             producer_id_filters: Vec::new(),
             duration_filter: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -78,7 +78,7 @@ impl Encode for ListTransactionsRequest {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -115,7 +115,7 @@ impl Encode for ListTransactionsRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -155,7 +155,7 @@ impl Decode for ListTransactionsRequest {
         } else {
             -1
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -194,7 +194,7 @@ impl ArbitraryMessage for ListTransactionsRequest {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

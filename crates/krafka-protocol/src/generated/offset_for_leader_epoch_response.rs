@@ -30,7 +30,7 @@ pub struct OffsetForLeaderEpochResponse {
     /// Versions 0-4.
     pub topics: Vec<OffsetForLeaderTopicResult>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for OffsetForLeaderEpochResponse {
@@ -38,7 +38,7 @@ impl Default for OffsetForLeaderEpochResponse {
         Self {
             throttle_time_ms: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -65,7 +65,7 @@ impl Encode for OffsetForLeaderEpochResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -92,7 +92,7 @@ impl Encode for OffsetForLeaderEpochResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -124,7 +124,7 @@ impl Decode for OffsetForLeaderEpochResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -160,7 +160,7 @@ impl ArbitraryMessage for OffsetForLeaderEpochResponse {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -194,7 +194,7 @@ pub struct EpochEndOffset {
     /// Versions 0-4.
     pub end_offset: i64,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for EpochEndOffset {
@@ -204,7 +204,7 @@ impl Default for EpochEndOffset {
             partition: 0,
             leader_epoch: -1,
             end_offset: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -221,7 +221,7 @@ impl Encode for EpochEndOffset {
         size += 8;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -241,7 +241,7 @@ impl Encode for EpochEndOffset {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -262,7 +262,7 @@ impl Decode for EpochEndOffset {
             -1
         };
         let end_offset = codec::get_i64(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -298,7 +298,7 @@ impl ArbitraryMessage for EpochEndOffset {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -328,7 +328,7 @@ pub struct OffsetForLeaderTopicResult {
     /// Versions 0-4.
     pub partitions: Vec<EpochEndOffset>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for OffsetForLeaderTopicResult {
@@ -336,7 +336,7 @@ impl Default for OffsetForLeaderTopicResult {
         Self {
             topic: StrBytes::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -355,7 +355,7 @@ impl Encode for OffsetForLeaderTopicResult {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -374,7 +374,7 @@ impl Encode for OffsetForLeaderTopicResult {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -396,7 +396,7 @@ impl Decode for OffsetForLeaderTopicResult {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -428,7 +428,7 @@ impl ArbitraryMessage for OffsetForLeaderTopicResult {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((topic, partitions, unknown_tagged_fields),)| Self {

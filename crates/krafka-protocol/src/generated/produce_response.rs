@@ -34,7 +34,7 @@ pub struct ProduceResponse {
     /// Versions 10-11; tagged (tag 0) in 10-11.
     pub node_endpoints: Vec<NodeEndpoint>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ProduceResponse {
@@ -43,7 +43,7 @@ impl Default for ProduceResponse {
             responses: Vec::new(),
             throttle_time_ms: 0,
             node_endpoints: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -70,7 +70,7 @@ impl Encode for ProduceResponse {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if version >= 10 {
                 if !(self.node_endpoints.is_empty()) {
                     tagged_count += 1;
@@ -121,7 +121,7 @@ impl Encode for ProduceResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -144,7 +144,7 @@ impl Encode for ProduceResponse {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -177,7 +177,7 @@ impl Decode for ProduceResponse {
             0
         };
         let mut node_endpoints = Vec::new();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -234,7 +234,7 @@ impl ArbitraryMessage for ProduceResponse {
             if version >= 9 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -261,7 +261,7 @@ pub struct BatchIndexAndErrorMessage {
     /// Versions 8-11; nullable in 8-11.
     pub batch_index_error_message: Option<StrBytes>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for BatchIndexAndErrorMessage {
@@ -269,7 +269,7 @@ impl Default for BatchIndexAndErrorMessage {
         Self {
             batch_index: 0,
             batch_index_error_message: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -282,7 +282,7 @@ impl Encode for BatchIndexAndErrorMessage {
         size += codec::nullable_string_size(self.batch_index_error_message.as_deref(), flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -298,7 +298,7 @@ impl Encode for BatchIndexAndErrorMessage {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -313,7 +313,7 @@ impl Decode for BatchIndexAndErrorMessage {
         let flexible = version >= 9;
         let batch_index = codec::get_i32(buf)?;
         let batch_index_error_message = codec::get_nullable_string(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -341,7 +341,7 @@ impl ArbitraryMessage for BatchIndexAndErrorMessage {
             if version >= 9 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -367,7 +367,7 @@ pub struct LeaderIdAndEpoch {
     /// Versions 10-11.
     pub leader_epoch: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaderIdAndEpoch {
@@ -375,7 +375,7 @@ impl Default for LeaderIdAndEpoch {
         Self {
             leader_id: -1,
             leader_epoch: -1,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -388,7 +388,7 @@ impl Encode for LeaderIdAndEpoch {
         size += 4;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -404,7 +404,7 @@ impl Encode for LeaderIdAndEpoch {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -419,7 +419,7 @@ impl Decode for LeaderIdAndEpoch {
         let flexible = true;
         let leader_id = codec::get_i32(buf)?;
         let leader_epoch = codec::get_i32(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -447,7 +447,7 @@ impl ArbitraryMessage for LeaderIdAndEpoch {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((leader_id, leader_epoch, unknown_tagged_fields),)| Self {
@@ -495,7 +495,7 @@ pub struct PartitionProduceResponse {
     /// Versions 10-11; tagged (tag 0) in 10-11.
     pub current_leader: LeaderIdAndEpoch,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for PartitionProduceResponse {
@@ -509,7 +509,7 @@ impl Default for PartitionProduceResponse {
             record_errors: Vec::new(),
             error_message: None,
             current_leader: LeaderIdAndEpoch::default(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -541,7 +541,7 @@ impl Encode for PartitionProduceResponse {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if version >= 10 {
                 if !(self.current_leader == LeaderIdAndEpoch::default()) {
                     tagged_count += 1;
@@ -589,7 +589,7 @@ impl Encode for PartitionProduceResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -599,7 +599,7 @@ impl Encode for PartitionProduceResponse {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -643,7 +643,7 @@ impl Decode for PartitionProduceResponse {
             None
         };
         let mut current_leader = LeaderIdAndEpoch::default();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -711,7 +711,7 @@ impl ArbitraryMessage for PartitionProduceResponse {
             if version >= 9 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -753,7 +753,7 @@ pub struct TopicProduceResponse {
     /// Versions 0-11.
     pub partition_responses: Vec<PartitionProduceResponse>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for TopicProduceResponse {
@@ -761,7 +761,7 @@ impl Default for TopicProduceResponse {
         Self {
             name: StrBytes::new(),
             partition_responses: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -780,7 +780,7 @@ impl Encode for TopicProduceResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -799,7 +799,7 @@ impl Encode for TopicProduceResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -821,7 +821,7 @@ impl Decode for TopicProduceResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -853,7 +853,7 @@ impl ArbitraryMessage for TopicProduceResponse {
             if version >= 9 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -887,7 +887,7 @@ pub struct NodeEndpoint {
     /// Versions 10-11; nullable in 10-11.
     pub rack: Option<StrBytes>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for NodeEndpoint {
@@ -897,7 +897,7 @@ impl Default for NodeEndpoint {
             host: StrBytes::new(),
             port: 0,
             rack: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -912,7 +912,7 @@ impl Encode for NodeEndpoint {
         size += codec::nullable_string_size(self.rack.as_deref(), flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -930,7 +930,7 @@ impl Encode for NodeEndpoint {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -947,7 +947,7 @@ impl Decode for NodeEndpoint {
         let host = codec::get_string(buf, flexible)?;
         let port = codec::get_i32(buf)?;
         let rack = codec::get_nullable_string(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -979,7 +979,7 @@ impl ArbitraryMessage for NodeEndpoint {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -34,7 +34,7 @@ pub struct RemoveRaftVoterResponse {
     /// Versions 0; nullable in 0; ignorable (dropped when a version cannot carry it).
     pub error_message: Option<StrBytes>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for RemoveRaftVoterResponse {
@@ -43,7 +43,7 @@ impl Default for RemoveRaftVoterResponse {
             throttle_time_ms: 0,
             error_code: 0,
             error_message: Some(StrBytes::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl Encode for RemoveRaftVoterResponse {
         size += codec::nullable_string_size(self.error_message.as_deref(), flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -86,7 +86,7 @@ impl Encode for RemoveRaftVoterResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -108,7 +108,7 @@ impl Decode for RemoveRaftVoterResponse {
         let throttle_time_ms = codec::get_i32(buf)?;
         let error_code = codec::get_i16(buf)?;
         let error_message = codec::get_nullable_string(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -138,7 +138,7 @@ impl ArbitraryMessage for RemoveRaftVoterResponse {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

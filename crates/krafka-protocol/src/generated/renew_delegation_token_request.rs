@@ -30,7 +30,7 @@ pub struct RenewDelegationTokenRequest {
     /// Versions 0-2.
     pub renew_period_ms: i64,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for RenewDelegationTokenRequest {
@@ -38,7 +38,7 @@ impl Default for RenewDelegationTokenRequest {
         Self {
             hmac: Bytes::new(),
             renew_period_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl Encode for RenewDelegationTokenRequest {
         size += 8;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -79,7 +79,7 @@ impl Encode for RenewDelegationTokenRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -100,7 +100,7 @@ impl Decode for RenewDelegationTokenRequest {
         let flexible = version >= 2;
         let hmac = codec::get_bytes(buf, flexible)?;
         let renew_period_ms = codec::get_i64(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -128,7 +128,7 @@ impl ArbitraryMessage for RenewDelegationTokenRequest {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((hmac, renew_period_ms, unknown_tagged_fields),)| Self {

@@ -34,7 +34,7 @@ pub struct RenewDelegationTokenResponse {
     /// Versions 0-2.
     pub throttle_time_ms: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for RenewDelegationTokenResponse {
@@ -43,7 +43,7 @@ impl Default for RenewDelegationTokenResponse {
             error_code: 0,
             expiry_timestamp_ms: 0,
             throttle_time_ms: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl Encode for RenewDelegationTokenResponse {
         size += 4;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -86,7 +86,7 @@ impl Encode for RenewDelegationTokenResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -108,7 +108,7 @@ impl Decode for RenewDelegationTokenResponse {
         let error_code = codec::get_i16(buf)?;
         let expiry_timestamp_ms = codec::get_i64(buf)?;
         let throttle_time_ms = codec::get_i32(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -138,7 +138,7 @@ impl ArbitraryMessage for RenewDelegationTokenResponse {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

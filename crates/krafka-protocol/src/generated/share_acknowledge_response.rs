@@ -42,7 +42,7 @@ pub struct ShareAcknowledgeResponse {
     /// Versions 0.
     pub node_endpoints: Vec<NodeEndpoint>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ShareAcknowledgeResponse {
@@ -53,7 +53,7 @@ impl Default for ShareAcknowledgeResponse {
             error_message: None,
             responses: Vec::new(),
             node_endpoints: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -87,7 +87,7 @@ impl Encode for ShareAcknowledgeResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -118,7 +118,7 @@ impl Encode for ShareAcknowledgeResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -156,7 +156,7 @@ impl Decode for ShareAcknowledgeResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -198,7 +198,7 @@ impl ArbitraryMessage for ShareAcknowledgeResponse {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -234,7 +234,7 @@ pub struct LeaderIdAndEpoch {
     /// Versions 0.
     pub leader_epoch: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for LeaderIdAndEpoch {
@@ -242,7 +242,7 @@ impl Default for LeaderIdAndEpoch {
         Self {
             leader_id: 0,
             leader_epoch: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -255,7 +255,7 @@ impl Encode for LeaderIdAndEpoch {
         size += 4;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -271,7 +271,7 @@ impl Encode for LeaderIdAndEpoch {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -286,7 +286,7 @@ impl Decode for LeaderIdAndEpoch {
         let flexible = true;
         let leader_id = codec::get_i32(buf)?;
         let leader_epoch = codec::get_i32(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -314,7 +314,7 @@ impl ArbitraryMessage for LeaderIdAndEpoch {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((leader_id, leader_epoch, unknown_tagged_fields),)| Self {
@@ -346,7 +346,7 @@ pub struct PartitionData {
     /// Versions 0.
     pub current_leader: LeaderIdAndEpoch,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for PartitionData {
@@ -356,7 +356,7 @@ impl Default for PartitionData {
             error_code: 0,
             error_message: None,
             current_leader: LeaderIdAndEpoch::default(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -371,7 +371,7 @@ impl Encode for PartitionData {
         size += self.current_leader.encoded_size(version)?;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -389,7 +389,7 @@ impl Encode for PartitionData {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -406,7 +406,7 @@ impl Decode for PartitionData {
         let error_code = codec::get_i16(buf)?;
         let error_message = codec::get_nullable_string(buf, flexible)?;
         let current_leader = LeaderIdAndEpoch::decode(buf, version)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -438,7 +438,7 @@ impl ArbitraryMessage for PartitionData {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -472,7 +472,7 @@ pub struct ShareAcknowledgeTopicResponse {
     /// Versions 0.
     pub partitions: Vec<PartitionData>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ShareAcknowledgeTopicResponse {
@@ -480,7 +480,7 @@ impl Default for ShareAcknowledgeTopicResponse {
         Self {
             topic_id: Uuid::ZERO,
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -499,7 +499,7 @@ impl Encode for ShareAcknowledgeTopicResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -518,7 +518,7 @@ impl Encode for ShareAcknowledgeTopicResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -540,7 +540,7 @@ impl Decode for ShareAcknowledgeTopicResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -572,7 +572,7 @@ impl ArbitraryMessage for ShareAcknowledgeTopicResponse {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((topic_id, partitions, unknown_tagged_fields),)| Self {
@@ -604,7 +604,7 @@ pub struct NodeEndpoint {
     /// Versions 0; nullable in 0.
     pub rack: Option<StrBytes>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for NodeEndpoint {
@@ -614,7 +614,7 @@ impl Default for NodeEndpoint {
             host: StrBytes::new(),
             port: 0,
             rack: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -629,7 +629,7 @@ impl Encode for NodeEndpoint {
         size += codec::nullable_string_size(self.rack.as_deref(), flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -647,7 +647,7 @@ impl Encode for NodeEndpoint {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -664,7 +664,7 @@ impl Decode for NodeEndpoint {
         let host = codec::get_string(buf, flexible)?;
         let port = codec::get_i32(buf)?;
         let rack = codec::get_nullable_string(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -696,7 +696,7 @@ impl ArbitraryMessage for NodeEndpoint {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -42,7 +42,7 @@ pub struct ShareGroupHeartbeatRequest {
     /// Versions 0; nullable in 0.
     pub subscribed_topic_names: Option<Vec<StrBytes>>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for ShareGroupHeartbeatRequest {
@@ -53,7 +53,7 @@ impl Default for ShareGroupHeartbeatRequest {
             member_epoch: 0,
             rack_id: None,
             subscribed_topic_names: None,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -86,7 +86,7 @@ impl Encode for ShareGroupHeartbeatRequest {
         };
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -119,7 +119,7 @@ impl Encode for ShareGroupHeartbeatRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -152,7 +152,7 @@ impl Decode for ShareGroupHeartbeatRequest {
                 Some(v)
             }
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -193,7 +193,7 @@ impl ArbitraryMessage for ShareGroupHeartbeatRequest {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -30,7 +30,7 @@ pub struct SnapshotHeaderRecord {
     /// Versions 0.
     pub last_contained_log_timestamp: i64,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for SnapshotHeaderRecord {
@@ -38,7 +38,7 @@ impl Default for SnapshotHeaderRecord {
         Self {
             version: 0,
             last_contained_log_timestamp: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -57,7 +57,7 @@ impl Encode for SnapshotHeaderRecord {
         size += 8;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -79,7 +79,7 @@ impl Encode for SnapshotHeaderRecord {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -100,7 +100,7 @@ impl Decode for SnapshotHeaderRecord {
         let flexible = true;
         let version = codec::get_i16(buf)?;
         let last_contained_log_timestamp = codec::get_i64(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -128,7 +128,7 @@ impl ArbitraryMessage for SnapshotHeaderRecord {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

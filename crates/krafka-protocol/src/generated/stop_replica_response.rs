@@ -30,7 +30,7 @@ pub struct StopReplicaResponse {
     /// Versions 0-4.
     pub partition_errors: Vec<StopReplicaPartitionError>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for StopReplicaResponse {
@@ -38,7 +38,7 @@ impl Default for StopReplicaResponse {
         Self {
             error_code: 0,
             partition_errors: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl Encode for StopReplicaResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -88,7 +88,7 @@ impl Encode for StopReplicaResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -116,7 +116,7 @@ impl Decode for StopReplicaResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -148,7 +148,7 @@ impl ArbitraryMessage for StopReplicaResponse {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -178,7 +178,7 @@ pub struct StopReplicaPartitionError {
     /// Versions 0-4.
     pub error_code: i16,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for StopReplicaPartitionError {
@@ -187,7 +187,7 @@ impl Default for StopReplicaPartitionError {
             topic_name: StrBytes::new(),
             partition_index: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -201,7 +201,7 @@ impl Encode for StopReplicaPartitionError {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -218,7 +218,7 @@ impl Encode for StopReplicaPartitionError {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -234,7 +234,7 @@ impl Decode for StopReplicaPartitionError {
         let topic_name = codec::get_string(buf, flexible)?;
         let partition_index = codec::get_i32(buf)?;
         let error_code = codec::get_i16(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -264,7 +264,7 @@ impl ArbitraryMessage for StopReplicaPartitionError {
             if version >= 2 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -50,7 +50,7 @@ pub struct SyncGroupRequest {
     /// Versions 0-5.
     pub assignments: Vec<SyncGroupRequestAssignment>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for SyncGroupRequest {
@@ -63,7 +63,7 @@ impl Default for SyncGroupRequest {
             protocol_type: None,
             protocol_name: None,
             assignments: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -105,7 +105,7 @@ impl Encode for SyncGroupRequest {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -147,7 +147,7 @@ impl Encode for SyncGroupRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -192,7 +192,7 @@ impl Decode for SyncGroupRequest {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -246,7 +246,7 @@ impl ArbitraryMessage for SyncGroupRequest {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -286,7 +286,7 @@ pub struct SyncGroupRequestAssignment {
     /// Versions 0-5.
     pub assignment: Bytes,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for SyncGroupRequestAssignment {
@@ -294,7 +294,7 @@ impl Default for SyncGroupRequestAssignment {
         Self {
             member_id: StrBytes::new(),
             assignment: Bytes::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -307,7 +307,7 @@ impl Encode for SyncGroupRequestAssignment {
         size += codec::bytes_size(&self.assignment, flexible);
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -323,7 +323,7 @@ impl Encode for SyncGroupRequestAssignment {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -338,7 +338,7 @@ impl Decode for SyncGroupRequestAssignment {
         let flexible = version >= 4;
         let member_id = codec::get_string(buf, flexible)?;
         let assignment = codec::get_bytes(buf, flexible)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -366,7 +366,7 @@ impl ArbitraryMessage for SyncGroupRequestAssignment {
             if version >= 4 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((member_id, assignment, unknown_tagged_fields),)| Self {

@@ -30,7 +30,7 @@ pub struct TxnOffsetCommitResponse {
     /// Versions 0-4.
     pub topics: Vec<TxnOffsetCommitResponseTopic>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for TxnOffsetCommitResponse {
@@ -38,7 +38,7 @@ impl Default for TxnOffsetCommitResponse {
         Self {
             throttle_time_ms: 0,
             topics: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -63,7 +63,7 @@ impl Encode for TxnOffsetCommitResponse {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -88,7 +88,7 @@ impl Encode for TxnOffsetCommitResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -116,7 +116,7 @@ impl Decode for TxnOffsetCommitResponse {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -148,7 +148,7 @@ impl ArbitraryMessage for TxnOffsetCommitResponse {
             if version >= 3 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -174,7 +174,7 @@ pub struct TxnOffsetCommitResponsePartition {
     /// Versions 0-4.
     pub error_code: i16,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for TxnOffsetCommitResponsePartition {
@@ -182,7 +182,7 @@ impl Default for TxnOffsetCommitResponsePartition {
         Self {
             partition_index: 0,
             error_code: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -195,7 +195,7 @@ impl Encode for TxnOffsetCommitResponsePartition {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -211,7 +211,7 @@ impl Encode for TxnOffsetCommitResponsePartition {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -226,7 +226,7 @@ impl Decode for TxnOffsetCommitResponsePartition {
         let flexible = version >= 3;
         let partition_index = codec::get_i32(buf)?;
         let error_code = codec::get_i16(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -254,7 +254,7 @@ impl ArbitraryMessage for TxnOffsetCommitResponsePartition {
             if version >= 3 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -280,7 +280,7 @@ pub struct TxnOffsetCommitResponseTopic {
     /// Versions 0-4.
     pub partitions: Vec<TxnOffsetCommitResponsePartition>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for TxnOffsetCommitResponseTopic {
@@ -288,7 +288,7 @@ impl Default for TxnOffsetCommitResponseTopic {
         Self {
             name: StrBytes::new(),
             partitions: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -307,7 +307,7 @@ impl Encode for TxnOffsetCommitResponseTopic {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -326,7 +326,7 @@ impl Encode for TxnOffsetCommitResponseTopic {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -348,7 +348,7 @@ impl Decode for TxnOffsetCommitResponseTopic {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -380,7 +380,7 @@ impl ArbitraryMessage for TxnOffsetCommitResponseTopic {
             if version >= 3 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(|((name, partitions, unknown_tagged_fields),)| Self {

@@ -54,7 +54,7 @@ pub struct UpdateMetadataRequest {
     /// Versions 0-8.
     pub live_brokers: Vec<UpdateMetadataBroker>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for UpdateMetadataRequest {
@@ -68,7 +68,7 @@ impl Default for UpdateMetadataRequest {
             ungrouped_partition_states: Vec::new(),
             topic_states: Vec::new(),
             live_brokers: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -137,7 +137,7 @@ impl Encode for UpdateMetadataRequest {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if version >= 8 {
                 if !(self.r#type == 0) {
                     tagged_count += 1;
@@ -214,7 +214,7 @@ impl Encode for UpdateMetadataRequest {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -224,7 +224,7 @@ impl Encode for UpdateMetadataRequest {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -288,7 +288,7 @@ impl Decode for UpdateMetadataRequest {
             v
         };
         let mut r#type = 0;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -364,7 +364,7 @@ impl ArbitraryMessage for UpdateMetadataRequest {
             if version >= 6 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -434,7 +434,7 @@ pub struct UpdateMetadataPartitionState {
     /// Versions 4-8; ignorable (dropped when a version cannot carry it).
     pub offline_replicas: Vec<i32>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for UpdateMetadataPartitionState {
@@ -449,7 +449,7 @@ impl Default for UpdateMetadataPartitionState {
             zk_version: 0,
             replicas: Vec::new(),
             offline_replicas: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -475,7 +475,7 @@ impl Encode for UpdateMetadataPartitionState {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -511,7 +511,7 @@ impl Encode for UpdateMetadataPartitionState {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -562,7 +562,7 @@ impl Decode for UpdateMetadataPartitionState {
         } else {
             Vec::new()
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -615,7 +615,7 @@ impl ArbitraryMessage for UpdateMetadataPartitionState {
             if version >= 6 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -663,7 +663,7 @@ pub struct UpdateMetadataTopicState {
     /// Versions 5-8.
     pub partition_states: Vec<UpdateMetadataPartitionState>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for UpdateMetadataTopicState {
@@ -672,7 +672,7 @@ impl Default for UpdateMetadataTopicState {
             topic_name: StrBytes::new(),
             topic_id: Uuid::ZERO,
             partition_states: Vec::new(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -694,7 +694,7 @@ impl Encode for UpdateMetadataTopicState {
         });
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -716,7 +716,7 @@ impl Encode for UpdateMetadataTopicState {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -743,7 +743,7 @@ impl Decode for UpdateMetadataTopicState {
             }
             v
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -781,7 +781,7 @@ impl ArbitraryMessage for UpdateMetadataTopicState {
             if version >= 6 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -816,7 +816,7 @@ pub struct UpdateMetadataEndpoint {
     /// Versions 1-8.
     pub security_protocol: i16,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for UpdateMetadataEndpoint {
@@ -826,7 +826,7 @@ impl Default for UpdateMetadataEndpoint {
             host: StrBytes::new(),
             listener: StrBytes::new(),
             security_protocol: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -843,7 +843,7 @@ impl Encode for UpdateMetadataEndpoint {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -863,7 +863,7 @@ impl Encode for UpdateMetadataEndpoint {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -884,7 +884,7 @@ impl Decode for UpdateMetadataEndpoint {
             StrBytes::new()
         };
         let security_protocol = codec::get_i16(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -920,7 +920,7 @@ impl ArbitraryMessage for UpdateMetadataEndpoint {
             if version >= 6 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -960,7 +960,7 @@ pub struct UpdateMetadataBroker {
     /// Versions 2-8; nullable in 2-8; ignorable (dropped when a version cannot carry it).
     pub rack: Option<StrBytes>,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for UpdateMetadataBroker {
@@ -971,7 +971,7 @@ impl Default for UpdateMetadataBroker {
             v0_port: 0,
             endpoints: Vec::new(),
             rack: Some(StrBytes::new()),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -1001,7 +1001,7 @@ impl Encode for UpdateMetadataBroker {
         }
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -1031,7 +1031,7 @@ impl Encode for UpdateMetadataBroker {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -1072,7 +1072,7 @@ impl Decode for UpdateMetadataBroker {
         } else {
             Some(StrBytes::new())
         };
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -1126,7 +1126,7 @@ impl ArbitraryMessage for UpdateMetadataBroker {
             if version >= 6 {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

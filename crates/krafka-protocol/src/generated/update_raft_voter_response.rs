@@ -34,7 +34,7 @@ pub struct UpdateRaftVoterResponse {
     /// Versions 0; tagged (tag 0) in 0.
     pub current_leader: CurrentLeader,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for UpdateRaftVoterResponse {
@@ -43,7 +43,7 @@ impl Default for UpdateRaftVoterResponse {
             throttle_time_ms: 0,
             error_code: 0,
             current_leader: CurrentLeader::default(),
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -62,7 +62,7 @@ impl Encode for UpdateRaftVoterResponse {
         size += 2;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             if true {
                 if !(self.current_leader == CurrentLeader::default()) {
                     tagged_count += 1;
@@ -100,7 +100,7 @@ impl Encode for UpdateRaftVoterResponse {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 0,
             )?;
@@ -110,7 +110,7 @@ impl Encode for UpdateRaftVoterResponse {
             }
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -132,7 +132,7 @@ impl Decode for UpdateRaftVoterResponse {
         let throttle_time_ms = codec::get_i32(buf)?;
         let error_code = codec::get_i16(buf)?;
         let mut current_leader = CurrentLeader::default();
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -166,7 +166,7 @@ impl ArbitraryMessage for UpdateRaftVoterResponse {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(
@@ -201,7 +201,7 @@ pub struct CurrentLeader {
     /// Versions 0.
     pub port: i32,
     /// Tagged fields this schema revision does not know, kept for re-encoding.
-    pub unknown_tagged_fields: Vec<RawTaggedField>,
+    pub unknown_tagged_fields: codec::UnknownTaggedFields,
 }
 
 impl Default for CurrentLeader {
@@ -211,7 +211,7 @@ impl Default for CurrentLeader {
             leader_epoch: -1,
             host: StrBytes::new(),
             port: 0,
-            unknown_tagged_fields: Vec::new(),
+            unknown_tagged_fields: codec::UnknownTaggedFields::new(),
         }
     }
 }
@@ -226,7 +226,7 @@ impl Encode for CurrentLeader {
         size += 4;
         if flexible {
             let mut tagged_count = self.unknown_tagged_fields.len();
-            let mut tagged_size = codec::unknown_tagged_size(&self.unknown_tagged_fields);
+            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());
             size += codec::uvarint_len(tagged_count as u32) + tagged_size;
         }
         Ok(size)
@@ -244,7 +244,7 @@ impl Encode for CurrentLeader {
             let mut next_unknown = 0usize;
             codec::put_unknown_tagged_below(
                 buf,
-                &self.unknown_tagged_fields,
+                self.unknown_tagged_fields.as_slice(),
                 &mut next_unknown,
                 u64::MAX,
             )?;
@@ -261,7 +261,7 @@ impl Decode for CurrentLeader {
         let leader_epoch = codec::get_i32(buf)?;
         let host = codec::get_string(buf, flexible)?;
         let port = codec::get_i32(buf)?;
-        let mut unknown_tagged_fields = Vec::new();
+        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
             for _ in 0..count {
@@ -293,7 +293,7 @@ impl ArbitraryMessage for CurrentLeader {
             if true {
                 codec::testing::unknown_tagged_strategy()
             } else {
-                Just(Vec::new()).boxed()
+                Just(codec::UnknownTaggedFields::new()).boxed()
             },
         ),)
             .prop_map(

@@ -18,7 +18,7 @@
 
 use bytes::Bytes;
 
-use super::record::{Cursor, Record, RecordContext, parse_record};
+use super::record::{Cursor, Record, RecordContext, RecordSpans, RecordView, parse_record};
 use super::{DecodeOptions, TimestampType};
 use crate::DecodeError;
 use crate::compression::Compression;
@@ -285,11 +285,9 @@ impl RecordBatch {
         let section = if self.compression == Compression::None {
             section
         } else {
-            options.codecs.decompress(
-                self.compression,
-                &section,
-                options.max_decompressed_size,
-            )?
+            options
+                .codecs
+                .decompress(self.compression, &section, options.max_decompressed_size)?
         };
         Ok(V2Records {
             data: section,
@@ -319,10 +317,9 @@ pub struct V2Records {
     failed: bool,
 }
 
-impl Iterator for V2Records {
-    type Item = Result<Record, DecodeError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
+impl V2Records {
+    #[inline]
+    fn next_spans(&mut self) -> Option<Result<RecordSpans, DecodeError>> {
         if self.failed {
             return None;
         }
@@ -346,13 +343,22 @@ impl Iterator for V2Records {
         Some(result)
     }
 
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        if self.failed {
-            (0, Some(0))
-        } else {
-            // A trailing error may add one item.
-            (0, Some(self.remaining as usize + 1))
-        }
+    /// The next record, borrowed from the batch: no reference counting and no allocation, for
+    /// code that handles each record before asking for the next. Shares its position with the
+    /// `Iterator` implementation, so the two may be mixed.
+    pub fn next_view(&mut self) -> Option<Result<RecordView<'_>, DecodeError>> {
+        let spans = self.next_spans()?;
+        Some(spans.map(|s| s.to_view(&self.data)))
+    }
+}
+
+impl Iterator for V2Records {
+    type Item = Result<Record, DecodeError>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        let spans = self.next_spans()?;
+        Some(spans.map(|s| s.to_record(&self.data)))
     }
 }
 

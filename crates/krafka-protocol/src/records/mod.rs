@@ -30,8 +30,8 @@ pub use batch::{
 pub use builder::{BatchOptions, RecordBatchBuilder};
 pub use control::{ControlRecordKey, ControlRecordType, EndTransactionMarker};
 pub use legacy::{LegacyBatch, LegacyRecords};
-pub use record::{Header, Headers, HeadersIter, Record};
-pub use set::{Batch, BatchRecords, RecordSet};
+pub use record::{Header, Headers, HeadersIter, HeadersView, Record, RecordView};
+pub use set::{Batch, BatchRecords, RecordSet, SetRecords};
 
 use crate::compression::{Codecs, DEFAULT_MAX_DECOMPRESSED_SIZE};
 

@@ -5,6 +5,8 @@
 //! the record is parsed, so that a malformed header fails the record rather than surprising
 //! the caller later, and then again, lazily, only if the caller iterates them.
 
+use std::ops::Range;
+
 use bytes::Bytes;
 
 use super::TimestampType;
@@ -125,10 +127,13 @@ impl Iterator for HeadersIter {
         // The section was validated when the record was parsed, so this cannot fail; if it
         // somehow did, ending the iteration is the only answer that cannot panic.
         let mut cursor = Cursor::new(&self.raw, self.pos);
-        let key = cursor.bytes("header key").ok()??;
-        let value = cursor.bytes("header value").ok()?;
+        let key = cursor.span("header key").ok()??;
+        let value = cursor.span("header value").ok()?;
         self.pos = cursor.pos;
-        Some(Header { key, value })
+        Some(Header {
+            key: self.raw.slice(key),
+            value: value.map(|v| self.raw.slice(v)),
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -141,13 +146,13 @@ impl Iterator for HeadersIter {
 /// Records are parsed by position rather than by advancing `Bytes`, so that only the key,
 /// value and headers become (reference-counted) slices. `end` bounds what may be read.
 pub(crate) struct Cursor<'a> {
-    data: &'a Bytes,
+    data: &'a [u8],
     pub(crate) pos: usize,
     end: usize,
 }
 
 impl<'a> Cursor<'a> {
-    pub(crate) fn new(data: &'a Bytes, pos: usize) -> Self {
+    pub(crate) fn new(data: &'a [u8], pos: usize) -> Self {
         Self {
             data,
             pos,
@@ -251,13 +256,13 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// A nullable varint-prefixed byte field, as a slice of the buffer.
+    /// A nullable varint-prefixed byte field, as its position in the buffer.
     #[inline]
-    pub(crate) fn bytes(&mut self, what: &'static str) -> Result<Option<Bytes>, DecodeError> {
+    pub(crate) fn span(&mut self, what: &'static str) -> Result<Option<Range<usize>>, DecodeError> {
         Ok(self.length(what)?.map(|n| {
             let start = self.pos;
             self.pos += n;
-            self.data.slice(start..self.pos)
+            start..self.pos
         }))
     }
 
@@ -280,14 +285,67 @@ pub(crate) struct RecordContext {
     pub(crate) max_timestamp: i64,
 }
 
+/// Where one parsed v2 record's parts lie in its buffer. Owned [`Record`]s and borrowed
+/// [`RecordView`]s are both made from this, so the format is parsed in one place.
+#[derive(Debug, Clone)]
+pub(crate) struct RecordSpans {
+    offset: i64,
+    timestamp: i64,
+    timestamp_type: TimestampType,
+    key: Option<Range<usize>>,
+    value: Option<Range<usize>>,
+    headers: Range<usize>,
+    header_count: u32,
+}
+
+impl RecordSpans {
+    /// The record with its parts as reference-counted slices of `data`.
+    #[inline]
+    pub(crate) fn to_record(&self, data: &Bytes) -> Record {
+        Record {
+            offset: self.offset,
+            timestamp: self.timestamp,
+            timestamp_type: self.timestamp_type,
+            key: self.key.clone().map(|r| data.slice(r)),
+            value: self.value.clone().map(|r| data.slice(r)),
+            headers: if self.header_count == 0 {
+                Headers::empty()
+            } else {
+                Headers {
+                    raw: data.slice(self.headers.clone()),
+                    count: self.header_count,
+                }
+            },
+        }
+    }
+
+    /// The record with its parts borrowed from `data`.
+    #[inline]
+    pub(crate) fn to_view<'a>(&self, data: &'a [u8]) -> RecordView<'a> {
+        let part = |r: &Range<usize>| data.get(r.clone()).unwrap_or_default();
+        RecordView {
+            offset: self.offset,
+            timestamp: self.timestamp,
+            timestamp_type: self.timestamp_type,
+            key: self.key.as_ref().map(part),
+            value: self.value.as_ref().map(part),
+            headers: HeadersView {
+                raw: part(&self.headers),
+                count: self.header_count,
+            },
+        }
+    }
+}
+
 /// Parses one v2 record at `cursor`.
 ///
 /// The record's declared length must match its fields exactly (Kafka rejects a record whose
 /// fields end early or run past its length).
+#[inline]
 pub(crate) fn parse_record(
     cursor: &mut Cursor<'_>,
     ctx: &RecordContext,
-) -> Result<Record, DecodeError> {
+) -> Result<RecordSpans, DecodeError> {
     let length = cursor.varint()?;
     let length = usize::try_from(length)
         .ok()
@@ -300,31 +358,38 @@ pub(crate) fn parse_record(
     cursor.skip(1, "record attributes")?;
     let timestamp_delta = cursor.varlong()?;
     let offset_delta = cursor.varint()?;
-    let key = cursor.bytes("record key")?;
-    let value = cursor.bytes("record value")?;
+    let key = cursor.span("record key")?;
+    let value = cursor.span("record value")?;
     let header_count = cursor.varint()?;
     if cursor.pos > end {
         return Err(DecodeError::InvalidRecord {
             what: "record fields run past its length",
         });
     }
-    let headers = parse_headers(cursor, header_count, end)?;
+    let (headers, header_count) = parse_headers(cursor, header_count, end)?;
     let timestamp = match ctx.timestamp_type {
         TimestampType::LogAppendTime => ctx.max_timestamp,
         _ => ctx.base_timestamp.wrapping_add(timestamp_delta),
     };
-    Ok(Record {
+    Ok(RecordSpans {
         offset: ctx.base_offset.wrapping_add(i64::from(offset_delta)),
         timestamp,
         timestamp_type: ctx.timestamp_type,
         key,
         value,
         headers,
+        header_count,
     })
 }
 
-/// Validates the headers section, which must end exactly at `end`, and returns it as a slice.
-fn parse_headers(cursor: &mut Cursor<'_>, count: i32, end: usize) -> Result<Headers, DecodeError> {
+/// Validates the headers section, which must end exactly at `end`, and returns where it lies
+/// and how many headers it holds.
+#[inline]
+fn parse_headers(
+    cursor: &mut Cursor<'_>,
+    count: i32,
+    end: usize,
+) -> Result<(Range<usize>, u32), DecodeError> {
     let section_len = end - cursor.pos;
     // Every header takes at least two bytes (two length varints), which bounds the count by
     // the bytes present before any work is done for it.
@@ -342,7 +407,7 @@ fn parse_headers(cursor: &mut Cursor<'_>, count: i32, end: usize) -> Result<Head
                 count: section_len,
             });
         }
-        return Ok(Headers::empty());
+        return Ok((end..end, 0));
     }
     let start = cursor.pos;
     let mut section = Cursor {
@@ -363,10 +428,61 @@ fn parse_headers(cursor: &mut Cursor<'_>, count: i32, end: usize) -> Result<Head
         });
     }
     cursor.pos = end;
-    Ok(Headers {
-        raw: cursor.data.slice(start..end),
-        count,
-    })
+    Ok((start..end, count))
+}
+
+/// A record borrowed from its batch's buffer, for code that processes records in place.
+///
+/// Making an owned [`Record`] costs two reference-count updates per key and value (and two
+/// more when it is dropped); a view costs none. Use [`V2Records::next_view`](super::V2Records::next_view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordView<'a> {
+    /// The record's offset in its partition.
+    pub offset: i64,
+    /// The record's timestamp in milliseconds since the epoch.
+    pub timestamp: i64,
+    /// What the timestamp means.
+    pub timestamp_type: TimestampType,
+    /// The key, or `None` for a null key.
+    pub key: Option<&'a [u8]>,
+    /// The value, or `None` for a null value (a tombstone).
+    pub value: Option<&'a [u8]>,
+    /// The headers.
+    pub headers: HeadersView<'a>,
+}
+
+/// A record's headers, borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeadersView<'a> {
+    raw: &'a [u8],
+    count: u32,
+}
+
+impl<'a> HeadersView<'a> {
+    /// The number of headers.
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    /// Whether there are no headers.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The headers in order, as `(key, value)` pairs borrowed from the record.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + use<'a> {
+        let raw = self.raw;
+        let mut pos = 0;
+        // The section was validated when the record was parsed; a failure here ends the
+        // iteration rather than panicking.
+        (0..self.count).map_while(move |_| {
+            let mut cursor = Cursor::new(raw, pos);
+            let key = cursor.span("header key").ok()??;
+            let value = cursor.span("header value").ok()?;
+            pos = cursor.pos;
+            Some((raw.get(key)?, value.and_then(|v| raw.get(v))))
+        })
+    }
 }
 
 #[cfg(test)]
@@ -419,7 +535,7 @@ mod tests {
     }
 
     fn parse(data: &Bytes) -> Result<Record, DecodeError> {
-        parse_record(&mut Cursor::new(data, 0), &CTX)
+        parse_record(&mut Cursor::new(data, 0), &CTX).map(|s| s.to_record(data))
     }
 
     #[test]
@@ -455,7 +571,9 @@ mod tests {
             timestamp_type: TimestampType::LogAppendTime,
             ..CTX
         };
-        let record = parse_record(&mut Cursor::new(&data, 0), &ctx).unwrap();
+        let record = parse_record(&mut Cursor::new(&data, 0), &ctx)
+            .unwrap()
+            .to_record(&data);
         assert_eq!(record.timestamp, 2_000);
         assert_eq!(record.key, None);
     }

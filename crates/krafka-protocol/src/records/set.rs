@@ -166,16 +166,12 @@ impl RecordSet {
     }
 
     /// Every record of every batch, control batches included, with the options of the set.
-    pub fn records(self) -> impl Iterator<Item = Result<Record, DecodeError>> {
-        let options = self.options.clone();
-        self.flat_map(move |batch| {
-            let records = batch.and_then(|b| b.records(&options));
-            let (records, error) = match records {
-                Ok(records) => (Some(records), None),
-                Err(e) => (None, Some(Err(e))),
-            };
-            records.into_iter().flatten().chain(error)
-        })
+    /// A malformed batch or record yields one error, after which the iteration ends.
+    pub fn records(self) -> SetRecords {
+        SetRecords {
+            set: self,
+            current: None,
+        }
     }
 
     fn next_batch(&mut self) -> Result<Option<Batch>, DecodeError> {
@@ -219,5 +215,45 @@ impl Iterator for RecordSet {
             self.failed = true;
         }
         result
+    }
+}
+
+/// The iterator of [`RecordSet::records`]: the records of each batch in turn.
+///
+/// A hand-written state machine rather than `flat_map`, so each record is moved once instead of
+/// through several adapter layers (a measurable cost at millions of records per second).
+#[derive(Debug, Clone)]
+pub struct SetRecords {
+    set: RecordSet,
+    current: Option<BatchRecords>,
+}
+
+impl Iterator for SetRecords {
+    type Item = Result<Record, DecodeError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(records) = &mut self.current {
+                match records.next() {
+                    Some(Ok(record)) => return Some(Ok(record)),
+                    Some(Err(e)) => {
+                        self.set.failed = true;
+                        self.current = None;
+                        return Some(Err(e));
+                    }
+                    None => self.current = None,
+                }
+            }
+            match self.set.next()? {
+                Ok(batch) => match batch.records(&self.set.options) {
+                    Ok(records) => self.current = Some(records),
+                    Err(e) => {
+                        self.set.failed = true;
+                        return Some(Err(e));
+                    }
+                },
+                Err(e) => return Some(Err(e)),
+            }
+        }
     }
 }

@@ -585,3 +585,79 @@ proptest! {
         let _ = decode_all(bytes.freeze(), options);
     }
 }
+
+#[test]
+fn borrowed_views_agree_with_owned_records() {
+    let inputs = sample_inputs();
+    for compression in Compression::ALL {
+        let batch = build(&inputs, producer_options(compression));
+        let options = DecodeOptions::default();
+        let decoded = RecordBatch::decode(&mut batch.clone(), &options).unwrap();
+        let owned: Vec<Record> = decoded
+            .records(&options)
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let mut records = decoded.records(&options).unwrap();
+        let mut seen = 0;
+        while let Some(view) = records.next_view() {
+            let view = view.unwrap();
+            let record = &owned[seen];
+            assert_eq!(view.offset, record.offset);
+            assert_eq!(view.timestamp, record.timestamp);
+            assert_eq!(view.key, record.key.as_deref());
+            assert_eq!(view.value, record.value.as_deref());
+            let headers: Vec<(Vec<u8>, Option<Vec<u8>>)> = view
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
+                .collect();
+            let expected: Vec<(Vec<u8>, Option<Vec<u8>>)> = record
+                .headers
+                .iter()
+                .map(|h| (h.key.to_vec(), h.value.map(|v| v.to_vec())))
+                .collect();
+            assert_eq!(headers, expected);
+            assert_eq!(view.headers.len(), record.headers.len());
+            seen += 1;
+        }
+        assert_eq!(seen, inputs.len(), "{compression}");
+    }
+}
+
+#[test]
+fn views_and_owned_records_share_one_position() {
+    let inputs = sample_inputs();
+    let batch = build(&inputs, producer_options(Compression::None));
+    let options = DecodeOptions::default();
+    let decoded = RecordBatch::decode(&mut batch.clone(), &options).unwrap();
+    let mut records = decoded.records(&options).unwrap();
+    let first = records.next_view().unwrap().unwrap().offset;
+    let second = records.next().unwrap().unwrap().offset;
+    assert_eq!((first, second), (0, 1));
+}
+
+#[test]
+fn set_records_walks_every_batch_and_stops_after_an_error() {
+    let inputs = sample_inputs();
+    let one = build(&inputs, producer_options(Compression::Lz4));
+    let mut two = BytesMut::new();
+    two.extend_from_slice(&one);
+    two.extend_from_slice(&one);
+    let both: Vec<Record> = RecordSet::new(two.clone().freeze())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(both.len(), 2 * inputs.len());
+    // Corrupt the second batch's CRC: the first batch's records come, then one error, then
+    // nothing.
+    let crc_at = one.len() + 17;
+    two[crc_at] ^= 0xff;
+    let results: Vec<_> = RecordSet::new(two.freeze()).records().collect();
+    assert_eq!(results.len(), inputs.len() + 1);
+    assert!(results[..inputs.len()].iter().all(Result::is_ok));
+    assert!(matches!(
+        results[inputs.len()],
+        Err(DecodeError::CrcMismatch { .. })
+    ));
+}
