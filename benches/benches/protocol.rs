@@ -4,7 +4,15 @@
 //! Run: `cargo bench -p krafka-benches --bench protocol`. Results and ratios are recorded in
 //! `docs/performance.md`.
 
-#![allow(missing_docs)] // criterion_group! generates undocumented items
+#![allow(missing_docs)]
+// criterion_group! generates undocumented items
+// A benchmark is a harness like a test: a failed step should stop it loudly.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::unreachable
+)]
 
 use std::hint::black_box;
 

@@ -32,7 +32,7 @@ pub fn payload(len: usize, seed: u64) -> Vec<u8> {
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
         let pick = (state >> 33) as usize;
-        if pick % 3 == 0 {
+        if pick.is_multiple_of(3) {
             // Digits keep the data from being a pure dictionary.
             out.extend_from_slice(format!("{}", (state >> 40) % 100_000).as_bytes());
         } else {

@@ -1,16 +1,108 @@
 //! `cargo xtask test`: every test the project has, in one command.
 //!
-//! Today that is the whole workspace's unit, integration and doc tests. Later work adds the
-//! real-broker harness and interop checks here, installing what they need themselves.
+//! Today that is the whole workspace's unit, integration, benchmark-smoke and doc tests. Later
+//! work adds the real-broker harness and interop checks here, installing what they need
+//! themselves. The output of each run is passed through, and the command ends with one line
+//! totalling every run (`N passed, M failed`), since the last run's own summary (often a crate
+//! with no doc tests) says nothing about the whole.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
+use std::process::{Command, Stdio};
 
-use crate::run_command;
+#[derive(Default)]
+struct Totals {
+    passed: u64,
+    failed: u64,
+    ignored: u64,
+}
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
         return Err(format!("test: unknown argument '{a}'"));
     }
-    run_command(root, "cargo", &["test", "--workspace", "--all-targets"])?;
-    run_command(root, "cargo", &["test", "--workspace", "--doc"])
+    let mut totals = Totals::default();
+    let mut result = cargo_test(root, &["test", "--workspace", "--all-targets"], &mut totals);
+    if result.is_ok() {
+        result = cargo_test(root, &["test", "--workspace", "--doc"], &mut totals);
+    }
+    say(&format!(
+        "xtask test: {} passed, {} failed, {} ignored",
+        totals.passed, totals.failed, totals.ignored
+    ));
+    say(&format!(
+        "{} passed, {} failed",
+        totals.passed, totals.failed
+    ));
+    result
+}
+
+#[allow(clippy::print_stdout)]
+fn say(line: &str) {
+    println!("{line}");
+}
+
+/// Runs one `cargo test`, echoing its output and adding up its `test result:` lines.
+fn cargo_test(root: &Path, args: &[&str], totals: &mut Totals) -> Result<(), String> {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("xtask: running cargo {}", args.join(" "));
+    }
+    let mut child = Command::new("cargo")
+        .args(args)
+        .current_dir(root)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(|e| e.to_string())?;
+            say(&line);
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                add_counts(rest, totals);
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} failed: {status}", args.join(" ")))
+    }
+}
+
+/// Parses `ok. 12 passed; 0 failed; 1 ignored; ...`.
+fn add_counts(summary: &str, totals: &mut Totals) {
+    for part in summary.split(';') {
+        let words: Vec<&str> = part.split_whitespace().collect();
+        let (number, label) = match words.as_slice() {
+            [.., n, label] => (n.parse::<u64>().ok(), *label),
+            _ => (None, ""),
+        };
+        match (number, label) {
+            (Some(n), "passed") => totals.passed += n,
+            (Some(n), "failed") => totals.failed += n,
+            (Some(n), "ignored") => totals.ignored += n,
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_up_cargo_summaries() {
+        let mut totals = Totals::default();
+        add_counts(
+            "ok. 12 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out",
+            &mut totals,
+        );
+        add_counts(
+            "FAILED. 3 passed; 2 failed; 0 ignored; 0 measured",
+            &mut totals,
+        );
+        assert_eq!((totals.passed, totals.failed, totals.ignored), (15, 2, 1));
+    }
 }

@@ -307,12 +307,10 @@ fn parse_fields(
             Some(t) => Versions::parse(t)?.and_then(|v| v.intersect(versions)),
             None => None,
         };
-        if let Some(t) = tagged {
-            if t != versions {
-                return Err(format!(
-                    "{name}: tagged versions must equal the field's versions"
-                ));
-            }
+        if tagged.is_some_and(|t| t != versions) {
+            return Err(format!(
+                "{name}: tagged versions must equal the field's versions"
+            ));
         }
         // Tags are numbers, or occasionally numeric strings ("tag": "0").
         let tag = match f.get("tag") {

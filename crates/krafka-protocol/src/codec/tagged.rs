@@ -20,6 +20,10 @@ pub struct RawTaggedField {
 }
 
 /// The unknown tagged fields of one struct, in ascending tag order.
+// The box is the point: one pointer instead of a Vec's three words in every struct. A boxed
+// slice would be as thin but make each push a reallocation, quadratic for a hostile message
+// with thousands of unknown tags.
+#[allow(clippy::box_collection)]
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct UnknownTaggedFields(Option<Box<Vec<RawTaggedField>>>);
 
