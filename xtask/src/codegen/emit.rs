@@ -505,24 +505,7 @@ impl Ctx<'_> {
             } else {
                 size_value(&f.ty, &access, &compact, 0)
             };
-            let present = cond(f.versions, within);
-            let null_check = self.null_check(def, f, within);
-            match present {
-                None => {
-                    let _ = writeln!(out, "        {null_check}size += {size};");
-                }
-                Some(c) => {
-                    let _ = writeln!(out, "        if {c} {{ {null_check}size += {size}; }}");
-                    if !f.ignorable {
-                        let _ = writeln!(
-                            out,
-                            "        else if !({}) {{ return Err(EncodeError::FieldNotSupported {{ message: \"{name}\", field: \"{}\", version }}); }}",
-                            is_default_expr(f, &access)?,
-                            f.name
-                        );
-                    }
-                }
-            }
+            self.emit_plain_field_step(out, def, f, &format!("size += {size};"))?;
         }
         if flexible_possible {
             out.push_str("        if flexible {\n            let mut tagged_count = self.unknown_tagged_fields.len();\n            let mut tagged_size = codec::unknown_tagged_size(self.unknown_tagged_fields.as_slice());\n");
@@ -562,24 +545,8 @@ impl Ctx<'_> {
             let ident = field_ident(f);
             let access = format!("self.{ident}");
             let compact = self.compact_expr(f, within);
-            let null_check = self.null_check(def, f, within);
             let put = self.put_field(f, &access, &compact, within);
-            match cond(f.versions, within) {
-                None => {
-                    let _ = writeln!(out, "        {null_check}{put}");
-                }
-                Some(c) => {
-                    let _ = writeln!(out, "        if {c} {{ {null_check}{put} }}");
-                    if !f.ignorable {
-                        let _ = writeln!(
-                            out,
-                            "        else if !({}) {{ return Err(EncodeError::FieldNotSupported {{ message: \"{name}\", field: \"{}\", version }}); }}",
-                            is_default_expr(f, &access)?,
-                            f.name
-                        );
-                    }
-                }
-            }
+            self.emit_plain_field_step(out, def, f, &put)?;
         }
         if flexible_possible {
             out.push_str("        if flexible {\n            let mut tagged_count = self.unknown_tagged_fields.len();\n");
@@ -678,6 +645,38 @@ impl Ctx<'_> {
         out.push_str("        })\n    }\n}\n\n");
 
         self.emit_strategy(out, def, &plain, &tagged, flexible_possible)?;
+        Ok(())
+    }
+
+    /// Emits `step` (sizing or writing a non-tagged field) for the versions that carry the
+    /// field, after its null check; in the other versions a non-default value is an error
+    /// unless the schema marks the field ignorable. Sizing and writing share this so the two
+    /// can never disagree about which versions carry a field.
+    fn emit_plain_field_step(
+        &self,
+        out: &mut String,
+        def: &StructDef,
+        f: &Field,
+        step: &str,
+    ) -> Result<(), String> {
+        let null_check = self.null_check(def, f, def.versions);
+        match cond(f.versions, def.versions) {
+            None => {
+                let _ = writeln!(out, "        {null_check}{step}");
+            }
+            Some(c) => {
+                let _ = writeln!(out, "        if {c} {{ {null_check}{step} }}");
+                if !f.ignorable {
+                    let _ = writeln!(
+                        out,
+                        "        else if !({}) {{ return Err(EncodeError::FieldNotSupported {{ message: \"{}\", field: \"{}\", version }}); }}",
+                        is_default_expr(f, &format!("self.{}", field_ident(f)))?,
+                        def.name,
+                        f.name
+                    );
+                }
+            }
+        }
         Ok(())
     }
 
