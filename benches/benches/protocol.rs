@@ -130,7 +130,7 @@ fn batch_decode(c: &mut Criterion) {
                     let mut total = 0usize;
                     for record in decoded.records(&options).expect("records") {
                         let record = record.expect("record");
-                        total += record.value.as_ref().map_or(0, Bytes::len);
+                        total += record.value().map_or(0, <[u8]>::len);
                     }
                     assert_eq!(total, size * RECORDS_PER_BATCH);
                     black_box(total)
@@ -492,7 +492,7 @@ fn fetch_path(c: &mut Criterion) {
                             options.clone(),
                         );
                         for record in set.records() {
-                            total += record.expect("record").value.map_or(0, |v| v.len());
+                            total += record.expect("record").value().map_or(0, <[u8]>::len);
                         }
                     }
                 }

@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         let Ok(records) = batch.records(&options) else { continue };
         for record in records {
             let Ok(record) = record else { break };
-            let _ = record.headers.iter().count();
+            let _ = record.headers().iter().count();
         }
     }
 });

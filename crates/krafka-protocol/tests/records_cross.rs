@@ -206,10 +206,10 @@ fn check_our_records(batch: &Batch, records: &[Record], transactional: bool) {
         assert_eq!(record.offset, 500 + i as i64);
         assert_eq!(record.timestamp, input.timestamp);
         assert_eq!(record.timestamp_type, TimestampType::CreateTime);
-        assert_eq!(record.key.as_deref(), input.key.as_deref());
-        assert_eq!(record.value.as_deref(), input.value.as_deref());
+        assert_eq!(record.key(), input.key.as_deref());
+        assert_eq!(record.value(), input.value.as_deref());
         let headers: Vec<(String, Option<Vec<u8>>)> = record
-            .headers
+            .headers_owned()
             .iter()
             .map(|h| (h.key_str().unwrap().to_owned(), h.value.map(|v| v.to_vec())))
             .collect();

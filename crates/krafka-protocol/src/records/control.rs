@@ -99,7 +99,7 @@ impl ControlRecordKey {
 
     /// Parses the key of a record from a control batch.
     pub fn of(record: &Record) -> Result<Self, DecodeError> {
-        let key = record.key.as_ref().ok_or(DecodeError::UnexpectedNull {
+        let key = record.key().ok_or(DecodeError::UnexpectedNull {
             what: "control record key",
         })?;
         Self::parse(key)
@@ -133,7 +133,7 @@ impl EndTransactionMarker {
             ControlRecordType::Abort => false,
             _ => return Ok(None),
         };
-        let value = record.value.as_ref().ok_or(DecodeError::UnexpectedNull {
+        let value = record.value().ok_or(DecodeError::UnexpectedNull {
             what: "transaction marker value",
         })?;
         Ok(Some(Self {

@@ -13,7 +13,7 @@
 
 use bytes::{Buf, Bytes};
 
-use super::record::{Headers, Record};
+use super::record::Record;
 use super::{DecodeOptions, NO_TIMESTAMP, TimestampType};
 use crate::DecodeError;
 use crate::codec::{expect_empty, get_i8, get_i64, get_nullable_bytes, get_u32};
@@ -156,14 +156,14 @@ impl LegacyBatch {
             }
             (ty, _) => (self.timestamp, ty),
         };
-        Record {
+        Record::within(
+            &self.raw,
             offset,
             timestamp,
             timestamp_type,
-            key: self.key.clone(),
-            value: self.value.clone(),
-            headers: Headers::empty(),
-        }
+            self.key.as_ref(),
+            self.value.as_ref(),
+        )
     }
 
     /// The records: the message itself, or a compressed wrapper's inner messages (the inner
@@ -430,7 +430,7 @@ mod tests {
     fn values(records: &[Record]) -> Vec<&[u8]> {
         records
             .iter()
-            .map(|r| r.value.as_deref().unwrap_or(b"<null>"))
+            .map(|r| r.value().unwrap_or(&b"<null>"[..]))
             .collect()
     }
 
@@ -449,12 +449,12 @@ mod tests {
             [10, 11, 12]
         );
         assert_eq!(values(&records), [&b"a"[..], b"<null>", b""]);
-        assert_eq!(records[1].key.as_deref(), Some(&b"k"[..]));
-        assert_eq!(records[0].key, None);
+        assert_eq!(records[1].key(), Some(&b"k"[..]));
+        assert_eq!(records[0].key(), None);
         for r in &records {
             assert_eq!(r.timestamp, NO_TIMESTAMP);
             assert_eq!(r.timestamp_type, TimestampType::NoTimestamp);
-            assert!(r.headers.is_empty());
+            assert!(r.headers().is_empty());
         }
     }
 
@@ -595,10 +595,7 @@ mod tests {
             verify_crc: false,
             ..DecodeOptions::default()
         };
-        assert_eq!(
-            read(set, &lenient).unwrap()[0].value.as_deref(),
-            Some(&b"valuE"[..])
-        );
+        assert_eq!(read(set, &lenient).unwrap()[0].value(), Some(&b"valuE"[..]));
         // Inner messages are checked too.
         let mut inner = inner_set(1, 0, &[b"a"]);
         let last = inner.len() - 1;

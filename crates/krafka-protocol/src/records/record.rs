@@ -13,7 +13,12 @@ use super::TimestampType;
 use crate::DecodeError;
 
 /// A record read from a record batch (v2) or a legacy message (v0/v1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The record holds one reference-counted slice of its batch (its own encoded span) and finds
+/// its key, value and headers inside it. Handing a record to the application therefore costs
+/// one reference-count update, not one per part; [`Record::key`] and [`Record::value`] borrow,
+/// and [`Record::key_bytes`] / [`Record::value_bytes`] slice without copying.
+#[derive(Clone)]
 pub struct Record {
     /// The record's offset in its partition.
     pub offset: i64,
@@ -22,12 +27,204 @@ pub struct Record {
     /// What the timestamp means. For [`TimestampType::LogAppendTime`] batches the timestamp is
     /// the broker's append time, as Kafka's consumer reports it.
     pub timestamp_type: TimestampType,
+    data: Bytes,
+    key: Option<Span>,
+    value: Option<Span>,
+    headers: Span,
+    header_count: u32,
+}
+
+/// A part of a record's `data`. `u32` positions: a record batch is at most 2 GiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    fn of(range: &Range<usize>, base: usize) -> Option<Self> {
+        let start = u32::try_from(range.start.checked_sub(base)?).ok()?;
+        let end = u32::try_from(range.end.checked_sub(base)?).ok()?;
+        Some(Self { start, end })
+    }
+
+    fn range(self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+impl Record {
+    /// A record from separate parts, for records not read from a batch (tests, legacy
+    /// messages whose parts live in different buffers). Parts that are slices of one buffer
+    /// share it; otherwise they are copied into one.
+    pub fn from_parts(
+        offset: i64,
+        timestamp: i64,
+        timestamp_type: TimestampType,
+        key: Option<Bytes>,
+        value: Option<Bytes>,
+    ) -> Self {
+        let (data, key, value) = share_one_buffer(key, value);
+        Self {
+            offset,
+            timestamp,
+            timestamp_type,
+            data,
+            key,
+            value,
+            headers: Span::default(),
+            header_count: 0,
+        }
+    }
+
     /// The key, or `None` for a null key.
-    pub key: Option<Bytes>,
+    #[inline]
+    pub fn key(&self) -> Option<&[u8]> {
+        self.key.and_then(|s| self.data.get(s.range()))
+    }
+
     /// The value, or `None` for a null value (a tombstone).
-    pub value: Option<Bytes>,
-    /// The headers (always empty for legacy messages).
-    pub headers: Headers,
+    #[inline]
+    pub fn value(&self) -> Option<&[u8]> {
+        self.value.and_then(|s| self.data.get(s.range()))
+    }
+
+    /// The key as its own `Bytes`, sharing the batch's memory (no copy).
+    pub fn key_bytes(&self) -> Option<Bytes> {
+        self.key.map(|s| self.data.slice(s.range()))
+    }
+
+    /// The value as its own `Bytes`, sharing the batch's memory (no copy).
+    pub fn value_bytes(&self) -> Option<Bytes> {
+        self.value.map(|s| self.data.slice(s.range()))
+    }
+
+    /// The headers, borrowed from the record.
+    pub fn headers(&self) -> HeadersView<'_> {
+        HeadersView {
+            raw: self.data.get(self.headers.range()).unwrap_or_default(),
+            count: self.header_count,
+        }
+    }
+
+    /// The headers as an owned value that shares the batch's memory.
+    pub fn headers_owned(&self) -> Headers {
+        if self.header_count == 0 {
+            Headers::empty()
+        } else {
+            Headers {
+                raw: self.data.slice(self.headers.range()),
+                count: self.header_count,
+            }
+        }
+    }
+}
+
+/// Puts `key` and `value` into one buffer: a part alone is shared as it is; two parts are
+/// copied into one (only records built by hand come here; decoded ones share their batch).
+fn share_one_buffer(
+    key: Option<Bytes>,
+    value: Option<Bytes>,
+) -> (Bytes, Option<Span>, Option<Span>) {
+    let whole = |b: &Bytes| Span {
+        start: 0,
+        end: b.len() as u32,
+    };
+    match (key, value) {
+        (None, None) => (Bytes::new(), None, None),
+        (Some(k), None) => {
+            let s = whole(&k);
+            (k, Some(s), None)
+        }
+        (None, Some(v)) => {
+            let s = whole(&v);
+            (v, None, Some(s))
+        }
+        (Some(k), Some(v)) => {
+            let mut both = Vec::with_capacity(k.len() + v.len());
+            both.extend_from_slice(&k);
+            both.extend_from_slice(&v);
+            let key_span = Span {
+                start: 0,
+                end: k.len() as u32,
+            };
+            let value_span = Span {
+                start: k.len() as u32,
+                end: (k.len() + v.len()) as u32,
+            };
+            (Bytes::from(both), Some(key_span), Some(value_span))
+        }
+    }
+}
+
+impl Record {
+    /// A record whose key and value are slices of `data` (a legacy message): the record shares
+    /// `data`. Parts that are not inside `data` fall back to [`Record::from_parts`].
+    pub(crate) fn within(
+        data: &Bytes,
+        offset: i64,
+        timestamp: i64,
+        timestamp_type: TimestampType,
+        key: Option<&Bytes>,
+        value: Option<&Bytes>,
+    ) -> Self {
+        let base = data.as_ptr() as usize;
+        let limit = base + data.len();
+        let locate = |part: &Bytes| {
+            let start = part.as_ptr() as usize;
+            let end = start + part.len();
+            if start >= base && end <= limit {
+                Span::of(&(start..end), base)
+            } else {
+                None
+            }
+        };
+        match (key.map(locate), value.map(locate)) {
+            (Some(None), _) | (_, Some(None)) => Self::from_parts(
+                offset,
+                timestamp,
+                timestamp_type,
+                key.cloned(),
+                value.cloned(),
+            ),
+            (key, value) => Self {
+                offset,
+                timestamp,
+                timestamp_type,
+                data: data.clone(),
+                key: key.flatten(),
+                value: value.flatten(),
+                headers: Span::default(),
+                header_count: 0,
+            },
+        }
+    }
+}
+
+impl PartialEq for Record {
+    fn eq(&self, other: &Self) -> bool {
+        self.offset == other.offset
+            && self.timestamp == other.timestamp
+            && self.timestamp_type == other.timestamp_type
+            && self.key() == other.key()
+            && self.value() == other.value()
+            && self.headers() == other.headers()
+    }
+}
+
+impl Eq for Record {}
+
+impl std::fmt::Debug for Record {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Record")
+            .field("offset", &self.offset)
+            .field("timestamp", &self.timestamp)
+            .field("timestamp_type", &self.timestamp_type)
+            .field("key", &self.key().map(Bytes::copy_from_slice))
+            .field("value", &self.value().map(Bytes::copy_from_slice))
+            .field("headers", &self.header_count)
+            .finish()
+    }
 }
 
 /// One record header.
@@ -289,6 +486,8 @@ pub(crate) struct RecordContext {
 /// [`RecordView`]s are both made from this, so the format is parsed in one place.
 #[derive(Debug, Clone)]
 pub(crate) struct RecordSpans {
+    /// The whole record, from its attributes byte to its last header.
+    span: Range<usize>,
     offset: i64,
     timestamp: i64,
     timestamp_type: TimestampType,
@@ -299,23 +498,20 @@ pub(crate) struct RecordSpans {
 }
 
 impl RecordSpans {
-    /// The record with its parts as reference-counted slices of `data`.
+    /// The record, sharing `data` through one reference-counted slice of its own span.
     #[inline]
     pub(crate) fn to_record(&self, data: &Bytes) -> Record {
+        let base = self.span.start;
+        let part = |r: &Range<usize>| Span::of(r, base);
         Record {
             offset: self.offset,
             timestamp: self.timestamp,
             timestamp_type: self.timestamp_type,
-            key: self.key.clone().map(|r| data.slice(r)),
-            value: self.value.clone().map(|r| data.slice(r)),
-            headers: if self.header_count == 0 {
-                Headers::empty()
-            } else {
-                Headers {
-                    raw: data.slice(self.headers.clone()),
-                    count: self.header_count,
-                }
-            },
+            data: data.slice(self.span.clone()),
+            key: self.key.as_ref().and_then(part),
+            value: self.value.as_ref().and_then(part),
+            headers: part(&self.headers).unwrap_or_default(),
+            header_count: self.header_count,
         }
     }
 
@@ -354,6 +550,7 @@ pub(crate) fn parse_record(
             what: "record",
             length: i64::from(length),
         })?;
+    let start = cursor.pos;
     let end = cursor.pos + length;
     cursor.skip(1, "record attributes")?;
     let timestamp_delta = cursor.varlong()?;
@@ -372,6 +569,7 @@ pub(crate) fn parse_record(
         _ => ctx.base_timestamp.wrapping_add(timestamp_delta),
     };
     Ok(RecordSpans {
+        span: start..end,
         offset: ctx.base_offset.wrapping_add(i64::from(offset_delta)),
         timestamp,
         timestamp_type: ctx.timestamp_type,
@@ -469,6 +667,15 @@ impl<'a> HeadersView<'a> {
         self.count == 0
     }
 
+    /// The value of the last header with this key (Kafka's `Headers.lastHeader`): `None` when
+    /// no header has the key, `Some(None)` when its value is null.
+    pub fn last(&self, key: &str) -> Option<Option<&'a [u8]>> {
+        self.iter()
+            .filter(|(k, _)| *k == key.as_bytes())
+            .last()
+            .map(|(_, v)| v)
+    }
+
     /// The headers in order, as `(key, value)` pairs borrowed from the record.
     pub fn iter(&self) -> impl Iterator<Item = (&'a [u8], Option<&'a [u8]>)> + use<'a> {
         let raw = self.raw;
@@ -547,20 +754,20 @@ mod tests {
         let record = parse(&data).unwrap();
         assert_eq!(record.offset, 102);
         assert_eq!(record.timestamp, 1_005);
-        assert_eq!(record.key.as_deref(), Some(&b"k"[..]));
-        assert_eq!(record.value.as_deref(), Some(&b"value"[..]));
-        let headers: Vec<_> = record.headers.iter().collect();
+        assert_eq!(record.key(), Some(&b"k"[..]));
+        assert_eq!(record.value(), Some(&b"value"[..]));
+        let headers: Vec<_> = record.headers_owned().iter().collect();
         assert_eq!(headers.len(), 3);
         assert_eq!(headers[1].key_str(), Some("b"));
         assert_eq!(headers[1].value, None);
         assert_eq!(
-            record.headers.last("a"),
+            record.headers_owned().last("a"),
             Some(Some(Bytes::from_static(b"3")))
         );
-        assert_eq!(record.headers.last("b"), Some(None));
-        assert_eq!(record.headers.last("c"), None);
+        assert_eq!(record.headers_owned().last("b"), Some(None));
+        assert_eq!(record.headers_owned().last("c"), None);
         // Slices, not copies.
-        let value = record.value.unwrap();
+        let value = record.value_bytes().unwrap();
         assert!(data.as_ptr_range().contains(&value.as_ptr()));
     }
 
@@ -575,7 +782,7 @@ mod tests {
             .unwrap()
             .to_record(&data);
         assert_eq!(record.timestamp, 2_000);
-        assert_eq!(record.key, None);
+        assert_eq!(record.key(), None);
     }
 
     #[test]

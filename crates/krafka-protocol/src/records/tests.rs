@@ -78,10 +78,10 @@ fn check_records(records: &[Record], inputs: &[Input], base_offset: i64) {
         assert_eq!(record.offset, base_offset + i as i64);
         assert_eq!(record.timestamp, input.timestamp);
         assert_eq!(record.timestamp_type, TimestampType::CreateTime);
-        assert_eq!(record.key.as_deref(), input.key.as_deref());
-        assert_eq!(record.value.as_deref(), input.value.as_deref());
+        assert_eq!(record.key(), input.key.as_deref());
+        assert_eq!(record.value(), input.value.as_deref());
         let headers: Vec<(String, Option<Vec<u8>>)> = record
-            .headers
+            .headers_owned()
             .iter()
             .map(|h| (h.key_str().unwrap().to_owned(), h.value.map(|v| v.to_vec())))
             .collect();
@@ -145,7 +145,7 @@ fn round_trip_with_every_codec() {
         assert_eq!(batch.batch_length() as usize, bytes.len() - 12);
         if compression == Compression::None {
             // Values are slices of the fetched bytes, not copies.
-            let value = records[3].value.as_ref().unwrap();
+            let value = records[3].value_bytes().unwrap();
             assert!(bytes.as_ptr_range().contains(&value.as_ptr()));
         } else {
             assert!(bytes.len() < 20_000, "{compression} did not compress");
@@ -237,7 +237,7 @@ fn buffer_reuse() {
     builder.append(5, None, Some(b"v"), &[]).unwrap();
     let bytes = builder.finish(&Codecs::default()).unwrap();
     let decoded = decode_all(bytes, DecodeOptions::default()).unwrap();
-    assert_eq!(decoded[0].1[0].value.as_deref(), Some(&b"v"[..]));
+    assert_eq!(decoded[0].1[0].value(), Some(&b"v"[..]));
 }
 
 #[test]
@@ -295,10 +295,13 @@ fn control_batches() {
     );
 
     // A KRaft control record is not a transaction marker.
-    let record = Record {
-        key: Some(Bytes::from_static(&[0, 0, 0, 2])),
-        ..records[0].clone()
-    };
+    let record = Record::from_parts(
+        records[0].offset,
+        records[0].timestamp,
+        records[0].timestamp_type,
+        Some(Bytes::from_static(&[0, 0, 0, 2])),
+        records[0].value_bytes(),
+    );
     assert_eq!(EndTransactionMarker::from_record(&record), Ok(None));
 }
 
@@ -605,20 +608,20 @@ fn borrowed_views_agree_with_owned_records() {
             let record = &owned[seen];
             assert_eq!(view.offset, record.offset);
             assert_eq!(view.timestamp, record.timestamp);
-            assert_eq!(view.key, record.key.as_deref());
-            assert_eq!(view.value, record.value.as_deref());
+            assert_eq!(view.key, record.key());
+            assert_eq!(view.value, record.value());
             let headers: Vec<(Vec<u8>, Option<Vec<u8>>)> = view
                 .headers
                 .iter()
                 .map(|(k, v)| (k.to_vec(), v.map(<[u8]>::to_vec)))
                 .collect();
             let expected: Vec<(Vec<u8>, Option<Vec<u8>>)> = record
-                .headers
+                .headers_owned()
                 .iter()
                 .map(|h| (h.key.to_vec(), h.value.map(|v| v.to_vec())))
                 .collect();
             assert_eq!(headers, expected);
-            assert_eq!(view.headers.len(), record.headers.len());
+            assert_eq!(view.headers.len(), record.headers().len());
             seen += 1;
         }
         assert_eq!(seen, inputs.len(), "{compression}");
@@ -660,4 +663,57 @@ fn set_records_walks_every_batch_and_stops_after_an_error() {
         results[inputs.len()],
         Err(DecodeError::CrcMismatch { .. })
     ));
+}
+
+#[test]
+fn decoded_records_share_the_batch_and_slice_without_copying() {
+    let inputs = sample_inputs();
+    let batch = build(&inputs, producer_options(Compression::None));
+    let range = batch.as_ptr() as usize..batch.as_ptr() as usize + batch.len();
+    let options = DecodeOptions::default();
+    let decoded = RecordBatch::decode(&mut batch.clone(), &options).unwrap();
+    for record in decoded.records(&options).unwrap() {
+        let record = record.unwrap();
+        for part in [record.key_bytes(), record.value_bytes()]
+            .into_iter()
+            .flatten()
+        {
+            assert!(
+                range.contains(&(part.as_ptr() as usize)),
+                "a part was copied"
+            );
+        }
+        if let Some(value) = record.value() {
+            assert!(range.contains(&(value.as_ptr() as usize)));
+        }
+    }
+}
+
+#[test]
+fn records_built_from_parts_keep_them() {
+    let key = Bytes::from_static(b"k");
+    let value = Bytes::from_static(b"value");
+    let both = Record::from_parts(
+        7,
+        8,
+        TimestampType::CreateTime,
+        Some(key.clone()),
+        Some(value),
+    );
+    assert_eq!((both.offset, both.timestamp), (7, 8));
+    assert_eq!(
+        (both.key(), both.value()),
+        (Some(&b"k"[..]), Some(&b"value"[..]))
+    );
+    assert!(both.headers().is_empty());
+    let key_only = Record::from_parts(0, 0, TimestampType::CreateTime, Some(key.clone()), None);
+    assert_eq!(
+        key_only.key_bytes().unwrap().as_ptr(),
+        key.as_ptr(),
+        "a lone part is shared"
+    );
+    assert_eq!(key_only.value(), None);
+    let neither = Record::from_parts(0, 0, TimestampType::CreateTime, None, None);
+    assert_eq!((neither.key(), neither.value()), (None, None));
+    assert_ne!(both, key_only);
 }
