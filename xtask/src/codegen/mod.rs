@@ -6,6 +6,7 @@
 //! through rustfmt; `--check` regenerates in memory and fails if the committed files differ.
 
 mod emit;
+mod expr;
 mod schema;
 mod tables;
 

@@ -398,3 +398,90 @@ pub fn snake_case(name: &str) -> String {
 pub fn screaming_case(name: &str) -> String {
     snake_case(name).to_ascii_uppercase()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_specs() {
+        assert_eq!(
+            Versions::parse("3+").unwrap(),
+            Some(Versions {
+                min: 3,
+                max: i16::MAX
+            })
+        );
+        assert_eq!(
+            Versions::parse("0-7").unwrap(),
+            Some(Versions { min: 0, max: 7 })
+        );
+        assert_eq!(
+            Versions::parse("4").unwrap(),
+            Some(Versions { min: 4, max: 4 })
+        );
+        assert_eq!(Versions::parse("none").unwrap(), None);
+        assert!(Versions::parse("x+").is_err());
+        let v = Versions { min: 2, max: 9 };
+        assert_eq!(
+            v.intersect(Versions { min: 5, max: 20 }),
+            Some(Versions { min: 5, max: 9 })
+        );
+        assert_eq!(v.intersect(Versions { min: 10, max: 20 }), None);
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(snake_case("FetchRequest"), "fetch_request");
+        assert_eq!(snake_case("ISRVersion"), "isr_version");
+        assert_eq!(snake_case("TopicId"), "topic_id");
+        assert_eq!(snake_case("V3AndBelowTopics"), "v3_and_below_topics");
+        assert_eq!(screaming_case("ListOffsets"), "LIST_OFFSETS");
+    }
+
+    #[test]
+    fn comments_are_stripped_outside_strings_only() {
+        let text = "{ // a comment\n \"about\": \"see https://kafka.apache.org\" }";
+        let json: Value = serde_json::from_str(&strip_comments(text)).unwrap();
+        assert_eq!(json["about"], "see https://kafka.apache.org");
+    }
+
+    #[test]
+    fn a_schema_with_tagged_nullable_and_common_fields() {
+        let schema = parse_schema(
+            r#"{
+              "apiKey": 99, "type": "request", "name": "DemoRequest",
+              "validVersions": "0-3", "flexibleVersions": "2+",
+              "fields": [
+                { "name": "Name", "type": "string", "versions": "0+", "nullableVersions": "1+" },
+                { "name": "Old", "type": "int32", "versions": "0-1", "default": "0x10" },
+                { "name": "Items", "type": "[]Item", "versions": "0+" },
+                { "name": "Extra", "type": "uuid", "versions": "3+", "taggedVersions": "3+", "tag": "0" }
+              ],
+              "commonStructs": [
+                { "name": "Item", "versions": "0+", "fields": [
+                  { "name": "Id", "type": "int64", "versions": "0+" } ] }
+              ]
+            }"#,
+        )
+        .unwrap();
+        assert_eq!((schema.kind, schema.api_key), (Kind::Request, Some(99)));
+        assert_eq!(schema.flexible, Some(Versions { min: 2, max: 3 }));
+        let top = &schema.structs[0];
+        assert_eq!(top.name, "DemoRequest");
+        assert_eq!(top.fields[0].nullable, Some(Versions { min: 1, max: 3 }));
+        assert_eq!(top.fields[1].default.as_deref(), Some("0x10"));
+        assert_eq!(
+            (top.fields[3].tag, top.fields[3].tagged),
+            (Some(0), Some(Versions { min: 3, max: 3 }))
+        );
+        assert!(schema.structs.iter().any(|s| s.name == "Item"));
+        // A field outside every valid version is dropped rather than generated dead.
+        let narrowed = parse_schema(
+            r#"{ "type": "data", "name": "D", "validVersions": "2-3", "flexibleVersions": "none",
+                 "fields": [ { "name": "Gone", "type": "int8", "versions": "0-1" } ] }"#,
+        )
+        .unwrap();
+        assert!(narrowed.structs[0].fields.is_empty());
+    }
+}
