@@ -49,6 +49,11 @@ pub enum DecodeError {
         /// How many.
         count: usize,
     },
+    /// A tagged field whose tag is not greater than the one before it in its section.
+    UnorderedTaggedField {
+        /// The repeated or out-of-order tag.
+        tag: u32,
+    },
     /// A frame larger than the configured maximum.
     FrameTooLarge {
         /// The size the frame declared.
@@ -101,6 +106,9 @@ impl fmt::Display for DecodeError {
             }
             Self::TrailingBytes { what, count } => {
                 write!(f, "{count} unexpected bytes after {what}")
+            }
+            Self::UnorderedTaggedField { tag } => {
+                write!(f, "tagged field {tag} is repeated or out of order")
             }
             Self::FrameTooLarge { size, max } => {
                 write!(f, "frame of {size} bytes exceeds the maximum of {max}")

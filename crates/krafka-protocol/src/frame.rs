@@ -3,7 +3,8 @@
 //!
 //! This module owns the one place where a peer-declared size meets memory. [`FrameDecoder`]
 //! checks the length prefix against a configurable maximum *before* it buffers or reserves
-//! anything, so a hostile or corrupt prefix (`0x7fffffff`) costs four bytes, not two gigabytes.
+//! anything, so a hostile or corrupt prefix (`0x7fffffff`) is refused at once; below the
+//! maximum, the buffer grows only in step with the bytes that actually arrive.
 //! Complete frames are split off the read buffer without copying. The encoding helpers write the
 //! prefix for a body whose size the caller has already computed, which is how the generated
 //! codecs work (size first, then one exact write).
@@ -14,6 +15,9 @@ use crate::{DecodeError, EncodeError};
 
 /// The size of a frame's length prefix, in bytes.
 pub const LENGTH_PREFIX_SIZE: usize = 4;
+
+/// The least a partial frame's buffer grows by at a time.
+const MIN_RESERVE: usize = 64 * 1024;
 
 /// The default largest frame body a [`FrameDecoder`] accepts: 100 MiB.
 ///
@@ -73,9 +77,11 @@ impl FrameDecoder {
         // The prefix is at most `i32::MAX`, so this cannot overflow even on 32-bit targets.
         let total = LENGTH_PREFIX_SIZE + size;
         if buf.len() < total {
-            // Only now, with the size checked, is it safe to let it drive an allocation; doing
-            // it here saves the reader from growing the buffer piecemeal for a large fetch.
-            buf.reserve(total - buf.len());
+            // Grow towards the declared size in step with what has arrived (at least doubling
+            // each time), so a peer that declares 100 MiB and sends 4 bytes costs 64 KiB, not
+            // 100 MiB, while a large fetch still needs only a few reallocations.
+            let missing = total - buf.len();
+            buf.reserve(missing.min(buf.len().max(MIN_RESERVE)));
             return Ok(None);
         }
         buf.advance(LENGTH_PREFIX_SIZE);
@@ -129,6 +135,18 @@ mod tests {
 
     fn frame(body: &[u8]) -> Vec<u8> {
         encode_frame(body).unwrap().to_vec()
+    }
+
+    #[test]
+    fn a_declared_size_alone_does_not_reserve_it() {
+        let mut decoder = FrameDecoder::default();
+        let mut buf = BytesMut::from(&(90 * 1024 * 1024u32).to_be_bytes()[..]);
+        assert_eq!(decoder.decode(&mut buf), Ok(None));
+        assert!(
+            buf.capacity() < 1024 * 1024,
+            "reserved {} bytes",
+            buf.capacity()
+        );
     }
 
     #[test]

@@ -335,7 +335,7 @@ impl Ctx<'_> {
             );
         }
         if flexible_possible {
-            out.push_str("        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();\n        if flexible {\n            let count = codec::get_tagged_count(buf)?;\n            for _ in 0..count {\n                let (tag, mut data) = codec::get_tagged_field(buf)?;\n                match tag {\n");
+            out.push_str("        let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();\n        if flexible {\n            let count = codec::get_tagged_count(buf)?;\n            let mut last_tag = None;\n            for _ in 0..count {\n                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;\n                match tag {\n");
             for f in &tagged {
                 let (tag_versions, tag) = (f.tagged.unwrap_or(f.versions), f.tag.unwrap_or(0));
                 let guard = cond(tag_versions, within)

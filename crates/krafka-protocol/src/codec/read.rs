@@ -188,10 +188,20 @@ pub fn get_tagged_count(buf: &mut Bytes) -> Result<usize, DecodeError> {
     Ok(count)
 }
 
-/// Reads one tagged field's tag and size, and splits its data off the input.
+/// Reads one tagged field's tag and size, and splits its data off the input. Tags must be
+/// strictly ascending within a section (as Kafka writes them): a repeated or out-of-order tag
+/// is an error, so no field is silently overwritten and re-encoding reproduces the input.
+/// `last` carries the previous tag of the section between calls.
 #[inline]
-pub fn get_tagged_field(buf: &mut Bytes) -> Result<(u32, Bytes), DecodeError> {
+pub fn get_tagged_field(
+    buf: &mut Bytes,
+    last: &mut Option<u32>,
+) -> Result<(u32, Bytes), DecodeError> {
     let tag = get_uvarint(buf)?;
+    if last.is_some_and(|previous| tag <= previous) {
+        return Err(DecodeError::UnorderedTaggedField { tag });
+    }
+    *last = Some(tag);
     let size = get_uvarint(buf)? as usize;
     let data = take(buf, size, "tagged field")?;
     Ok((tag, data))
@@ -266,6 +276,18 @@ mod tests {
         let mut b = input.clone();
         let field = get_bytes(&mut b, false).unwrap();
         assert_eq!(field.as_ptr(), input[4..].as_ptr());
+    }
+
+    #[test]
+    fn tagged_fields_must_ascend() {
+        let mut last = None;
+        let mut b = Bytes::from_static(&[0x01, 0x00, 0x03, 0x00, 0x03, 0x00]);
+        assert_eq!(get_tagged_field(&mut b, &mut last).map(|(t, _)| t), Ok(1));
+        assert_eq!(get_tagged_field(&mut b, &mut last).map(|(t, _)| t), Ok(3));
+        assert_eq!(
+            get_tagged_field(&mut b, &mut last),
+            Err(DecodeError::UnorderedTaggedField { tag: 3 })
+        );
     }
 
     #[test]

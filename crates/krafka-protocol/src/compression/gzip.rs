@@ -62,7 +62,13 @@ impl CompressionCodec for GzipCodec {
             .and_then(|at| input.get(at..))
             .and_then(|tail| <[u8; 4]>::try_from(tail).ok())
             .map_or(0, |isize| u32::from_le_bytes(isize) as usize);
-        read_bounded(MultiGzDecoder::new(input), max_output, hint, NAME)
+        read_bounded(
+            MultiGzDecoder::new(input),
+            max_output,
+            hint,
+            input.len(),
+            NAME,
+        )
     }
 }
 

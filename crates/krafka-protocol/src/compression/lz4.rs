@@ -53,10 +53,16 @@ impl CompressionCodec for Lz4Codec {
             // Shorter than the smallest frame header; lz4_flex reads that as an empty stream.
             return Err(DecodeError::Decompression { codec: NAME });
         }
-        check_complete(input)?;
+        check_complete(input, max_output)?;
         // LZ4 compresses at most ~255:1; a few times the input is a sane first guess.
         let hint = input.len().saturating_mul(4);
-        read_bounded(FrameDecoder::new(input), max_output, hint, NAME)
+        read_bounded(
+            FrameDecoder::new(input),
+            max_output,
+            hint,
+            input.len(),
+            NAME,
+        )
     }
 }
 
@@ -65,7 +71,7 @@ impl CompressionCodec for Lz4Codec {
 /// lz4_flex's reader takes input that ends between two blocks for a clean end of data, which
 /// would turn a truncated batch into a shorter one. Walking the block headers (not the data)
 /// finds that before decoding. Anything that is not a standard frame is left to the decoder.
-fn check_complete(input: &[u8]) -> Result<(), DecodeError> {
+fn check_complete(input: &[u8], max_output: usize) -> Result<(), DecodeError> {
     const MAGIC: u32 = 0x184d_2204;
     const FLG_BLOCK_CHECKSUM: u8 = 0x10;
     const FLG_CONTENT_SIZE: u8 = 0x08;
@@ -82,6 +88,20 @@ fn check_complete(input: &[u8]) -> Result<(), DecodeError> {
             return Ok(());
         }
         let flg = *input.get(pos + 4).ok_or(truncated)?;
+        // The decoder reserves buffers of the declared block size (up to 4 MiB, about twice
+        // over) before it produces a byte. Blocks up to 1 MiB are always accepted (Kafka and
+        // librdkafka write 64 KiB); larger ones only when the output limit is at least half
+        // the block, so a tiny frame cannot make a small-limit decoder reserve 12 MiB.
+        let block_max = match input.get(pos + 5).map(|bd| (bd >> 4) & 0x07) {
+            Some(4) => 64 << 10,
+            Some(5) => 256 << 10,
+            Some(6) => 1 << 20,
+            Some(7) => 4 << 20,
+            _ => return Err(truncated),
+        };
+        if block_max > max_output.saturating_mul(2).max(1 << 20) {
+            return Err(DecodeError::DecompressedTooLarge { max: max_output });
+        }
         pos += 7;
         if flg & FLG_CONTENT_SIZE != 0 {
             pos += 8;
@@ -195,6 +215,23 @@ mod tests {
             &packed[packed.len() - 4..],
             &[0, 0, 0, 0],
             "end mark, no checksum"
+        );
+    }
+
+    #[test]
+    fn block_sizes_far_beyond_the_limit_are_refused_before_decoding() {
+        let input = sample(1000);
+        let info = FrameInfo::new().block_size(BlockSize::Max4MB);
+        let mut encoder = FrameEncoder::with_frame_info(info, Vec::new());
+        encoder.write_all(&input).unwrap();
+        let packed = encoder.finish().unwrap();
+        assert_eq!(
+            Lz4Codec.decompress(&packed, 1000),
+            Err(DecodeError::DecompressedTooLarge { max: 1000 })
+        );
+        assert_eq!(
+            &Lz4Codec.decompress(&packed, 2 << 20).unwrap()[..],
+            &input[..]
         );
     }
 

@@ -242,7 +242,14 @@ impl Codecs {
         max_output: usize,
     ) -> Result<Bytes, DecodeError> {
         match self.get(compression) {
-            Some(codec) => codec.decompress(input, max_output),
+            Some(codec) => {
+                let out = codec.decompress(input, max_output)?;
+                // A user codec may not honour the bound; the caller's memory budget relies on it.
+                if out.len() > max_output {
+                    return Err(DecodeError::DecompressedTooLarge { max: max_output });
+                }
+                Ok(out)
+            }
             None if input.len() > max_output => {
                 Err(DecodeError::DecompressedTooLarge { max: max_output })
             }
@@ -251,27 +258,57 @@ impl Codecs {
     }
 }
 
+/// How far a size an input claims for its output is believed, as a multiple of the input's
+/// length: real data rarely expands past this, and a hint beyond it only sizes the first
+/// allocation, which then grows as output actually arrives.
+const PLAUSIBLE_EXPANSION: usize = 64;
+
 /// Reads a decompressing reader to its end, failing once it yields more than `max` bytes.
 ///
-/// The reader is wrapped in a `take(max + 1)`, so a bomb stops producing output one byte past
-/// the limit; `size_hint` (a length the input claims, never trusted beyond `max`) only sizes
-/// the first allocation. Growth doubles, so at most about `2 * max` bytes are ever reserved.
+/// Memory never exceeds `max + 1` bytes of buffer: the buffer grows by exact reservations
+/// (about doubling, capped at the limit) and each read is bounded by the spare capacity, so the
+/// reader cannot make it grow on its own. `size_hint` (a length the input claims) sizes the
+/// first allocation only as far as [`PLAUSIBLE_EXPANSION`] of `input_len` makes believable.
 pub(crate) fn read_bounded<R: Read>(
-    reader: R,
+    mut reader: R,
     max: usize,
     size_hint: usize,
+    input_len: usize,
     codec: &'static str,
 ) -> Result<Bytes, DecodeError> {
-    // Past a few MiB the doubling growth of `read_to_end` costs less than a wrong guess.
+    const MIN_STEP: usize = 64 * 1024;
     const MAX_INITIAL: usize = 4 * 1024 * 1024;
     let limit = max.saturating_add(1);
-    let mut out = Vec::with_capacity(size_hint.min(limit).min(MAX_INITIAL));
-    reader
-        .take(limit as u64)
-        .read_to_end(&mut out)
-        .map_err(|_| DecodeError::Decompression { codec })?;
+    let believable = input_len.saturating_mul(PLAUSIBLE_EXPANSION).max(MIN_STEP);
+    let initial = size_hint.min(believable).min(limit).min(MAX_INITIAL);
+    let mut out: Vec<u8> = Vec::with_capacity(initial);
+    loop {
+        let spare = out.capacity() - out.len();
+        if spare == 0 {
+            let step = out.len().max(MIN_STEP).min(limit - out.len());
+            if step == 0 {
+                break;
+            }
+            out.reserve_exact(step);
+            continue;
+        }
+        // `take(spare)` ends the read exactly at the capacity, so `read_to_end` never grows
+        // the buffer itself (it only probes, on the stack, whether more is coming).
+        let read = (&mut reader)
+            .take(spare as u64)
+            .read_to_end(&mut out)
+            .map_err(|_| DecodeError::Decompression { codec })?;
+        if read < spare {
+            break;
+        }
+    }
     if out.len() > max {
         return Err(DecodeError::DecompressedTooLarge { max });
+    }
+    // A hint larger than the real output would otherwise stay allocated for as long as any
+    // record of the batch is alive.
+    if out.capacity() - out.len() > out.len() / 4 {
+        out.shrink_to_fit();
     }
     Ok(Bytes::from(out))
 }
@@ -279,6 +316,31 @@ pub(crate) fn read_bounded<R: Read>(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    /// Endless zeros that remember the largest buffer they were offered.
+    struct Zeros {
+        largest: usize,
+    }
+
+    impl Read for Zeros {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.largest = self.largest.max(buf.len());
+            buf.fill(0);
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    fn bounded_reads_never_offer_more_than_the_limit() {
+        let mut zeros = Zeros { largest: 0 };
+        let max = 300_000;
+        let result = read_bounded(&mut zeros, max, usize::MAX, 10, "test");
+        assert_eq!(result, Err(DecodeError::DecompressedTooLarge { max }));
+        assert!(zeros.largest <= max + 1, "offered {} bytes", zeros.largest);
+        // Exactly the limit, with a lying hint, succeeds and keeps no slack to speak of.
+        let out = read_bounded(&[7u8; 4096][..], 4096, 1 << 30, 16, "test").unwrap();
+        assert_eq!(out.len(), 4096);
+    }
 
     /// Data that compresses, but not trivially: repeated text with a counter in it.
     pub(crate) fn sample(len: usize) -> Vec<u8> {

@@ -73,7 +73,14 @@ fn corrupt() -> DecodeError {
 
 /// The raw snappy length of one block, checked against what may still be produced.
 fn checked_len(block: &[u8], budget: usize, max: usize) -> Result<usize, DecodeError> {
+    // Snappy's densest element, a 3-byte copy of 64 bytes, expands about 21 times: a block
+    // declaring more than 32 times its size is corrupt, and is refused before its output
+    // buffer is allocated.
+    const MAX_EXPANSION: usize = 32;
     let len = decompress_len(block).map_err(|_| corrupt())?;
+    if len > block.len().saturating_mul(MAX_EXPANSION) {
+        return Err(corrupt());
+    }
     if len > budget {
         return Err(DecodeError::DecompressedTooLarge { max });
     }
@@ -232,11 +239,20 @@ mod tests {
 
     #[test]
     fn declared_lengths_are_checked_before_allocating() {
-        // A raw block declaring 4 GiB - 1 of output, with nothing behind it.
+        // A raw block declaring 4 GiB - 1 of output, with nothing behind it: more than
+        // snappy can expand to, so corrupt, and refused before any allocation.
         let lie = [0xff, 0xff, 0xff, 0xff, 0x0f];
         assert_eq!(
             SnappyCodec.decompress(&lie, 1 << 20),
-            Err(DecodeError::DecompressedTooLarge { max: 1 << 20 })
+            Err(DecodeError::Decompression { codec: NAME })
+        );
+        // A believable length above the limit is refused as too large, also before decoding.
+        let zeros = snap::raw::Encoder::new()
+            .compress_vec(&[0u8; 4000])
+            .unwrap();
+        assert_eq!(
+            SnappyCodec.decompress(&zeros, 1000),
+            Err(DecodeError::DecompressedTooLarge { max: 1000 })
         );
     }
 

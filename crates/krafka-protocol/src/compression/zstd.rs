@@ -4,16 +4,19 @@
 //! is valid. Decoding streams into a bounded buffer rather than trusting the frame's declared
 //! content size, which a hostile peer controls (or omits).
 //!
-//! The decoder keeps zstd's default window limit (2^27 bytes): frames from producers at high
-//! levels legitimately use large windows, and the limit already bounds the memory one
-//! decompression can take.
+//! Memory stays near the caller's limit. A frame whose declared content size fits the limit
+//! and is believable for its input is decompressed in one shot into a buffer of exactly that
+//! size (no window buffer at all). Otherwise it streams, with the decoder's window capped at
+//! the limit rounded up to a power of two, between 8 MiB (the largest window zstd's levels up
+//! to 19 pick for data of unknown size) and zstd's default 128 MiB: a frame may not make the
+//! decoder reserve a window far larger than the output it is allowed to produce.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use std::io::Write;
 use zstd::stream::read::Decoder;
 use zstd::stream::write::Encoder;
 
-use super::{CompressionCodec, read_bounded};
+use super::{CompressionCodec, PLAUSIBLE_EXPANSION, read_bounded};
 use crate::{DecodeError, EncodeError};
 
 const NAME: &str = "zstd";
@@ -51,19 +54,36 @@ impl CompressionCodec for ZstdCodec {
     }
 
     fn decompress(&self, input: &[u8], max_output: usize) -> Result<Bytes, DecodeError> {
+        const MIN_WINDOW_LOG: u32 = 23;
+        const MAX_WINDOW_LOG: u32 = 27;
+        let corrupt = DecodeError::Decompression { codec: NAME };
         if input.is_empty() {
-            return Err(DecodeError::Decompression { codec: NAME });
+            return Err(corrupt);
         }
-        // The declared content size only sizes the first allocation (capped by the limit).
-        let hint = zstd::zstd_safe::get_frame_content_size(input)
+        let declared = zstd::zstd_safe::get_frame_content_size(input)
             .ok()
             .flatten()
-            .map_or(input.len().saturating_mul(4), |size| {
-                usize::try_from(size).unwrap_or(usize::MAX)
-            });
-        let decoder =
-            Decoder::with_buffer(input).map_err(|_| DecodeError::Decompression { codec: NAME })?;
-        read_bounded(decoder, max_output, hint, NAME)
+            .and_then(|size| usize::try_from(size).ok());
+        let believable = input.len().saturating_mul(PLAUSIBLE_EXPANSION);
+        if let Some(size) = declared.filter(|size| *size <= max_output && *size <= believable) {
+            // Several concatenated frames need more room than the first declares; the one-shot
+            // call then fails cleanly and the streaming path below handles them.
+            if let Ok(out) = zstd::bulk::decompress(input, size) {
+                return Ok(Bytes::from(out));
+            }
+        }
+        let window_log = usize::BITS - max_output.saturating_sub(1).leading_zeros();
+        let mut decoder = Decoder::with_buffer(input).map_err(|_| corrupt)?;
+        decoder
+            .window_log_max(window_log.clamp(MIN_WINDOW_LOG, MAX_WINDOW_LOG))
+            .map_err(|_| corrupt)?;
+        read_bounded(
+            decoder,
+            max_output,
+            declared.unwrap_or(0),
+            input.len(),
+            NAME,
+        )
     }
 }
 

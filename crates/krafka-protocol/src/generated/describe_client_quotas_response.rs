@@ -147,8 +147,9 @@ impl Decode for DescribeClientQuotasResponse {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -272,8 +273,9 @@ impl Decode for EntityData {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -378,8 +380,9 @@ impl Decode for ValueData {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -514,8 +517,9 @@ impl Decode for EntryData {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }

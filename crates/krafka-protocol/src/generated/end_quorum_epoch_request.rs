@@ -151,8 +151,9 @@ impl Decode for EndQuorumEpochRequest {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -272,8 +273,9 @@ impl Decode for ReplicaInfo {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -445,8 +447,9 @@ impl Decode for PartitionData {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -596,8 +599,9 @@ impl Decode for TopicData {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -712,8 +716,9 @@ impl Decode for LeaderEndpoint {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }

@@ -224,8 +224,9 @@ impl Decode for FetchResponse {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     0 if version >= 16 => {
                         node_endpoints = {
@@ -381,8 +382,9 @@ impl Decode for EpochEndOffset {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -485,8 +487,9 @@ impl Decode for LeaderIdAndEpoch {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -589,8 +592,9 @@ impl Decode for SnapshotId {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -693,8 +697,9 @@ impl Decode for AbortedTransaction {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -1019,8 +1024,9 @@ impl Decode for PartitionData {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     0 if version >= 12 => {
                         diverging_epoch = EpochEndOffset::decode(&mut data, version)?;
@@ -1257,8 +1263,9 @@ impl Decode for FetchableTopicResponse {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -1394,8 +1401,9 @@ impl Decode for NodeEndpoint {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }

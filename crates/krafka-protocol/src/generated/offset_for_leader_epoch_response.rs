@@ -127,8 +127,9 @@ impl Decode for OffsetForLeaderEpochResponse {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -265,8 +266,9 @@ impl Decode for EpochEndOffset {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }
@@ -399,8 +401,9 @@ impl Decode for OffsetForLeaderTopicResult {
         let mut unknown_tagged_fields = codec::UnknownTaggedFields::new();
         if flexible {
             let count = codec::get_tagged_count(buf)?;
+            let mut last_tag = None;
             for _ in 0..count {
-                let (tag, mut data) = codec::get_tagged_field(buf)?;
+                let (tag, mut data) = codec::get_tagged_field(buf, &mut last_tag)?;
                 match tag {
                     _ => unknown_tagged_fields.push(RawTaggedField { tag, data }),
                 }

@@ -295,6 +295,13 @@ impl RecordBatchBuilder {
             )?;
             out
         };
+        // A user codec must only append; one that cleared or replaced the header space would
+        // otherwise make the header writes below go out of bounds.
+        if buf.len() < RECORD_BATCH_OVERHEAD {
+            return Err(EncodeError::Compression {
+                codec: options.compression.name(),
+            });
+        }
         let batch_length = buf.len() - LOG_OVERHEAD;
         let batch_length = i32::try_from(batch_length).map_err(|_| EncodeError::TooLong {
             what: "record batch",

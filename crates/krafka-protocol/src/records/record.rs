@@ -10,7 +10,7 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use super::TimestampType;
-use crate::DecodeError;
+use crate::{DecodeError, EncodeError};
 
 /// A record read from a record batch (v2) or a legacy message (v0/v1).
 ///
@@ -54,24 +54,37 @@ impl Span {
 }
 
 impl Record {
-    /// A record from separate parts, for records not read from a batch (tests, legacy
-    /// messages whose parts live in different buffers). Parts that are slices of one buffer
-    /// share it; otherwise they are copied into one.
+    /// A record from separate parts, for records not read from a batch (tests, tools). A part
+    /// alone is shared; a key and a value are copied into one buffer. Parts of 4 GiB or more
+    /// (which no record batch can hold) are an error.
     pub fn from_parts(
         offset: i64,
         timestamp: i64,
         timestamp_type: TimestampType,
         key: Option<Bytes>,
         value: Option<Bytes>,
-    ) -> Self {
-        let (data, key, value) = share_one_buffer(key, value);
-        Self {
+    ) -> Result<Self, EncodeError> {
+        let (data, key, value) = share_one_buffer(key, value)?;
+        Ok(Self {
             offset,
             timestamp,
             timestamp_type,
             data,
             key,
             value,
+            headers: Span::default(),
+            header_count: 0,
+        })
+    }
+
+    fn empty(offset: i64, timestamp: i64, timestamp_type: TimestampType) -> Self {
+        Self {
+            offset,
+            timestamp,
+            timestamp_type,
+            data: Bytes::new(),
+            key: None,
+            value: None,
             headers: Span::default(),
             header_count: 0,
         }
@@ -125,36 +138,37 @@ impl Record {
 fn share_one_buffer(
     key: Option<Bytes>,
     value: Option<Bytes>,
-) -> (Bytes, Option<Span>, Option<Span>) {
-    let whole = |b: &Bytes| Span {
-        start: 0,
-        end: b.len() as u32,
+) -> Result<(Bytes, Option<Span>, Option<Span>), EncodeError> {
+    let span = |start: usize, len: usize| {
+        let too_long = EncodeError::TooLong {
+            what: "record",
+            length: start.saturating_add(len),
+        };
+        let end = start.checked_add(len).ok_or(too_long)?;
+        Ok::<_, EncodeError>(Span {
+            start: u32::try_from(start).map_err(|_| too_long)?,
+            end: u32::try_from(end).map_err(|_| too_long)?,
+        })
     };
-    match (key, value) {
+    Ok(match (key, value) {
         (None, None) => (Bytes::new(), None, None),
         (Some(k), None) => {
-            let s = whole(&k);
+            let s = span(0, k.len())?;
             (k, Some(s), None)
         }
         (None, Some(v)) => {
-            let s = whole(&v);
+            let s = span(0, v.len())?;
             (v, None, Some(s))
         }
         (Some(k), Some(v)) => {
+            let key_span = span(0, k.len())?;
+            let value_span = span(k.len(), v.len())?;
             let mut both = Vec::with_capacity(k.len() + v.len());
             both.extend_from_slice(&k);
             both.extend_from_slice(&v);
-            let key_span = Span {
-                start: 0,
-                end: k.len() as u32,
-            };
-            let value_span = Span {
-                start: k.len() as u32,
-                end: (k.len() + v.len()) as u32,
-            };
             (Bytes::from(both), Some(key_span), Some(value_span))
         }
-    }
+    })
 }
 
 impl Record {
@@ -180,13 +194,19 @@ impl Record {
             }
         };
         match (key.map(locate), value.map(locate)) {
-            (Some(None), _) | (_, Some(None)) => Self::from_parts(
-                offset,
-                timestamp,
-                timestamp_type,
-                key.cloned(),
-                value.cloned(),
-            ),
+            (Some(None), _) | (_, Some(None)) => {
+                // Legacy key and value lengths are i32s, so together they fit a u32 span and
+                // `from_parts` cannot fail here; were it to, an empty record is the answer that
+                // cannot panic.
+                Self::from_parts(
+                    offset,
+                    timestamp,
+                    timestamp_type,
+                    key.cloned(),
+                    value.cloned(),
+                )
+                .unwrap_or_else(|_| Self::empty(offset, timestamp, timestamp_type))
+            }
             (key, value) => Self {
                 offset,
                 timestamp,

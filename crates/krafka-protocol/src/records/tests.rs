@@ -301,7 +301,8 @@ fn control_batches() {
         records[0].timestamp_type,
         Some(Bytes::from_static(&[0, 0, 0, 2])),
         records[0].value_bytes(),
-    );
+    )
+    .unwrap();
     assert_eq!(EndTransactionMarker::from_record(&record), Ok(None));
 }
 
@@ -699,21 +700,23 @@ fn records_built_from_parts_keep_them() {
         TimestampType::CreateTime,
         Some(key.clone()),
         Some(value),
-    );
+    )
+    .unwrap();
     assert_eq!((both.offset, both.timestamp), (7, 8));
     assert_eq!(
         (both.key(), both.value()),
         (Some(&b"k"[..]), Some(&b"value"[..]))
     );
     assert!(both.headers().is_empty());
-    let key_only = Record::from_parts(0, 0, TimestampType::CreateTime, Some(key.clone()), None);
+    let key_only =
+        Record::from_parts(0, 0, TimestampType::CreateTime, Some(key.clone()), None).unwrap();
     assert_eq!(
         key_only.key_bytes().unwrap().as_ptr(),
         key.as_ptr(),
         "a lone part is shared"
     );
     assert_eq!(key_only.value(), None);
-    let neither = Record::from_parts(0, 0, TimestampType::CreateTime, None, None);
+    let neither = Record::from_parts(0, 0, TimestampType::CreateTime, None, None).unwrap();
     assert_eq!((neither.key(), neither.value()), (None, None));
     assert_ne!(both, key_only);
 }
