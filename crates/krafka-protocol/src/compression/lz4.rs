@@ -13,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use lz4_flex::frame::{BlockMode, BlockSize, FrameDecoder, FrameEncoder, FrameInfo};
 use std::io::Write;
 
-use super::{CompressionCodec, read_bounded};
+use super::{CompressionCodec, read_bounded_buffered};
 use crate::{DecodeError, EncodeError};
 
 const NAME: &str = "lz4";
@@ -56,7 +56,7 @@ impl CompressionCodec for Lz4Codec {
         check_complete(input, max_output)?;
         // LZ4 compresses at most ~255:1; a few times the input is a sane first guess.
         let hint = input.len().saturating_mul(4);
-        read_bounded(
+        read_bounded_buffered(
             FrameDecoder::new(input),
             max_output,
             hint,
