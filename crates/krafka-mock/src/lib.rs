@@ -1,4 +1,30 @@
 //! An in-process Kafka cluster for tests and benchmarks.
 //!
-//! This crate will own a mock cluster with fault injection, built only on `krafka-protocol`. It is
-//! a placeholder until that work lands.
+//! [`MockCluster::builder`] starts brokers on ephemeral `127.0.0.1` ports that speak the real
+//! wire protocol, so any client can use them. Built only on `krafka-protocol`: the mock never
+//! shares client code with the clients it tests.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let cluster = krafka_mock::MockCluster::builder().brokers(3).topic("orders", 8).start().await?;
+//! println!("bootstrap.servers={}", cluster.bootstrap());
+//! cluster.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Layout: [`cluster`] starts and stops brokers; `server` runs each broker's connections;
+//! `handlers` holds one module per API; [`state`] and [`log`] hold topics and partition logs.
+//!
+//! Served today: ApiVersions, Metadata, CreateTopics, Produce, Fetch and ListOffsets. Fetch
+//! sessions, idempotent producers, consumer groups, fault injection and the standalone process
+//! are the next steps (see the project's issue tracker).
+
+pub mod cluster;
+mod handlers;
+pub mod log;
+mod server;
+pub mod state;
+
+pub use cluster::{MockCluster, MockClusterBuilder};
+pub use handlers::SUPPORTED as SUPPORTED_APIS;

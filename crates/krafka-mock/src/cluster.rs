@@ -1,0 +1,160 @@
+//! `MockCluster`: starting and stopping a cluster of in-process brokers.
+//!
+//! Each broker listens on its own ephemeral `127.0.0.1` port (real TCP, so any client, ours or
+//! not, can talk to it) and all of them share one [`ClusterState`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::handlers::BrokerContext;
+use crate::state::{BrokerInfo, ClusterState};
+
+/// Builds a [`MockCluster`].
+#[derive(Debug, Clone)]
+pub struct MockClusterBuilder {
+    brokers: i32,
+    topics: Vec<(String, i32)>,
+    auto_create_topics: bool,
+    default_partitions: i32,
+    cluster_id: String,
+}
+
+impl Default for MockClusterBuilder {
+    fn default() -> Self {
+        Self {
+            brokers: 1,
+            topics: Vec::new(),
+            auto_create_topics: true,
+            default_partitions: 1,
+            cluster_id: "krafka-mock".into(),
+        }
+    }
+}
+
+impl MockClusterBuilder {
+    /// The number of brokers (node ids 1..=n); at least one.
+    pub fn brokers(mut self, count: i32) -> Self {
+        self.brokers = count.max(1);
+        self
+    }
+
+    /// A topic to create at start.
+    pub fn topic(mut self, name: impl Into<String>, partitions: i32) -> Self {
+        self.topics.push((name.into(), partitions));
+        self
+    }
+
+    /// Whether Metadata and Produce create unknown topics (Kafka's
+    /// `auto.create.topics.enable`, on by default).
+    pub fn auto_create_topics(mut self, enabled: bool) -> Self {
+        self.auto_create_topics = enabled;
+        self
+    }
+
+    /// The partition count of auto-created topics (Kafka's `num.partitions`, 1 by default).
+    pub fn default_partitions(mut self, partitions: i32) -> Self {
+        self.default_partitions = partitions.max(1);
+        self
+    }
+
+    /// Binds every broker and starts serving.
+    ///
+    /// Cancel-safe in the sense that dropping the future before it completes leaves nothing
+    /// running: listeners bound so far are dropped with it.
+    pub async fn start(self) -> std::io::Result<MockCluster> {
+        let state = Arc::new(ClusterState::new(
+            self.cluster_id,
+            self.auto_create_topics,
+            self.default_partitions,
+        ));
+        let mut listeners = Vec::new();
+        for node_id in 1..=self.brokers {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let port = listener.local_addr()?.port();
+            state.brokers.write().push(BrokerInfo {
+                node_id,
+                host: "127.0.0.1".into(),
+                port,
+            });
+            listeners.push((node_id, listener));
+        }
+        for (name, partitions) in &self.topics {
+            state.create_topic(name, *partitions).map_err(|e| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!("topic {name}: {e}"),
+                )
+            })?;
+        }
+        let (stop, stopped) = watch::channel(false);
+        let mut tasks = JoinSet::new();
+        let mut addrs = Vec::new();
+        for (node_id, listener) in listeners {
+            addrs.push(listener.local_addr()?);
+            let ctx = BrokerContext {
+                state: state.clone(),
+                node_id,
+            };
+            tasks.spawn(crate::server::serve(listener, ctx, stopped.clone()));
+        }
+        Ok(MockCluster {
+            state,
+            addrs,
+            stop,
+            tasks,
+        })
+    }
+}
+
+/// A running mock cluster. Dropping it stops the brokers' listeners (without waiting);
+/// [`MockCluster::shutdown`] stops and waits.
+#[derive(Debug)]
+pub struct MockCluster {
+    state: Arc<ClusterState>,
+    addrs: Vec<SocketAddr>,
+    stop: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl MockCluster {
+    /// A builder with one broker, auto-created topics of one partition.
+    pub fn builder() -> MockClusterBuilder {
+        MockClusterBuilder::default()
+    }
+
+    /// The brokers' addresses, comma-separated, as a client's `bootstrap.servers`.
+    pub fn bootstrap(&self) -> String {
+        self.addrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Each broker's address, by node id order (node 1 first).
+    pub fn broker_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The shared state, for inspection in tests.
+    pub fn state(&self) -> &Arc<ClusterState> {
+        &self.state
+    }
+
+    /// Stops accepting and closes every connection, then waits for the listeners to finish.
+    /// Cancel-safe: the stop signal is sent before the first `.await`.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+impl Drop for MockCluster {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}

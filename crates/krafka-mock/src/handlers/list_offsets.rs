@@ -1,0 +1,63 @@
+//! ListOffsets, v1-9: earliest (-2), latest (-1), max timestamp (-3, v7+) and by timestamp,
+//! answered by the partition's leader only.
+
+use krafka_protocol::ErrorCode;
+use krafka_protocol::messages::ListOffsetsRequest;
+use krafka_protocol::messages::ListOffsetsResponse;
+use krafka_protocol::messages::list_offsets_response::{
+    ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
+};
+
+use super::BrokerContext;
+
+/// Answers a ListOffsets request.
+pub fn handle(
+    ctx: &BrokerContext,
+    version: i16,
+    request: &ListOffsetsRequest,
+) -> ListOffsetsResponse {
+    let topics = request
+        .topics
+        .iter()
+        .map(|t| {
+            let topic = ctx.state.topic(&t.name);
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let partition = topic
+                        .as_ref()
+                        .and_then(|t| t.partitions.get(p.partition_index as usize));
+                    let mut response = ListOffsetsPartitionResponse {
+                        partition_index: p.partition_index,
+                        ..Default::default()
+                    };
+                    match partition {
+                        None => response.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.0,
+                        Some(part) if part.leader != ctx.node_id => {
+                            response.error_code = ErrorCode::NOT_LEADER_OR_FOLLOWER.0;
+                        }
+                        Some(part) => {
+                            let (timestamp, offset) = part.log.lock().offset_for(p.timestamp);
+                            response.timestamp = timestamp;
+                            response.offset = offset;
+                            if version >= 4 {
+                                response.leader_epoch = part.leader_epoch;
+                            }
+                        }
+                    }
+                    response
+                })
+                .collect();
+            ListOffsetsTopicResponse {
+                name: t.name.clone(),
+                partitions,
+                ..Default::default()
+            }
+        })
+        .collect();
+    ListOffsetsResponse {
+        topics,
+        ..Default::default()
+    }
+}

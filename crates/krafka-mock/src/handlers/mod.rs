@@ -1,0 +1,60 @@
+//! The broker side of each API, one module per API. Each states the versions it serves; the
+//! connection task checks versions against [`SUPPORTED`] before calling in, and a handler sets
+//! only the response fields its version carries.
+
+mod api_versions;
+
+pub use api_versions::advertised;
+mod create_topics;
+mod fetch;
+mod list_offsets;
+mod metadata;
+mod produce;
+
+use std::sync::Arc;
+
+use krafka_protocol::ApiKey;
+use krafka_protocol::messages::{RequestBody, ResponseBody};
+
+use crate::state::ClusterState;
+
+/// The APIs and version ranges the mock serves, as a Kafka 3.9 broker advertises them (Produce
+/// from v3 and Fetch from v4: the mock stores record batches, magic 2, only).
+pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
+    (ApiKey::PRODUCE, 3, 11),
+    (ApiKey::FETCH, 4, 17),
+    (ApiKey::LIST_OFFSETS, 1, 9),
+    (ApiKey::METADATA, 0, 12),
+    (ApiKey::API_VERSIONS, 0, 4),
+    (ApiKey::CREATE_TOPICS, 0, 7),
+];
+
+/// Whether the mock serves `version` of `api_key`.
+pub fn supports(api_key: ApiKey, version: i16) -> bool {
+    SUPPORTED
+        .iter()
+        .any(|(k, min, max)| *k == api_key && (*min..=*max).contains(&version))
+}
+
+/// What a handler needs to know about where it runs.
+#[derive(Debug, Clone)]
+pub struct BrokerContext {
+    /// The shared cluster state.
+    pub state: Arc<ClusterState>,
+    /// This broker's node id.
+    pub node_id: i32,
+}
+
+/// Handles one request; `None` means no response is sent (a Produce with acks=0).
+pub async fn handle(ctx: &BrokerContext, version: i16, body: RequestBody) -> Option<ResponseBody> {
+    Some(match body {
+        RequestBody::ApiVersions(_) => api_versions::handle(version).into(),
+        RequestBody::Metadata(r) => metadata::handle(ctx, version, &r).into(),
+        RequestBody::CreateTopics(r) => create_topics::handle(ctx, version, &r).into(),
+        RequestBody::Produce(r) => return produce::handle(ctx, version, &r).map(Into::into),
+        RequestBody::ListOffsets(r) => list_offsets::handle(ctx, version, &r).into(),
+        RequestBody::Fetch(r) => fetch::handle(ctx, version, &r).await.into(),
+        // The connection task only passes supported APIs; anything else gets no answer.
+        _ => return None,
+    })
+}

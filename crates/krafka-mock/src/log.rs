@@ -1,0 +1,125 @@
+//! One partition's log: record batches as the producer sent them, with offsets stamped in.
+//!
+//! Batches are never decoded record by record. On append the batch is validated (CRC, magic)
+//! and copied once into its own buffer so the broker can stamp the base offset and leader epoch
+//! (fields the CRC does not cover); fetches then hand out slices of the stored buffers, with no
+//! further copy.
+
+use bytes::{Bytes, BytesMut};
+use krafka_protocol::ErrorCode;
+use krafka_protocol::records::{self, DecodeOptions, RecordBatch};
+
+/// A batch in the log.
+#[derive(Debug, Clone)]
+struct StoredBatch {
+    base_offset: i64,
+    /// One past the batch's last offset.
+    next_offset: i64,
+    max_timestamp: i64,
+    bytes: Bytes,
+}
+
+/// A partition's log. Offsets start at 0; the high watermark is the log end (one replica).
+#[derive(Debug, Default)]
+pub struct PartitionLog {
+    batches: Vec<StoredBatch>,
+    log_start_offset: i64,
+    next_offset: i64,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The offset of the first record appended.
+    pub base_offset: i64,
+    /// The log start offset after the append.
+    pub log_start_offset: i64,
+}
+
+impl PartitionLog {
+    /// The offset the next record will get (the log end offset, and the high watermark).
+    pub fn high_watermark(&self) -> i64 {
+        self.next_offset
+    }
+
+    /// The first offset still in the log.
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start_offset
+    }
+
+    /// Validates and appends the record batches of a Produce request's `records` field.
+    pub fn append(&mut self, records: &Bytes, leader_epoch: i32) -> Result<Appended, ErrorCode> {
+        let options = DecodeOptions::default();
+        let mut input = records.clone();
+        let mut staged = Vec::new();
+        let mut next = self.next_offset;
+        if input.is_empty() {
+            return Err(ErrorCode::INVALID_RECORD);
+        }
+        while !input.is_empty() {
+            let batch = RecordBatch::decode(&mut input, &options)
+                .map_err(|_| ErrorCode::CORRUPT_MESSAGE)?;
+            let count = i64::from(batch.last_offset_delta()) + 1;
+            if batch.record_count() <= 0 || count <= 0 {
+                return Err(ErrorCode::INVALID_RECORD);
+            }
+            let mut stored = BytesMut::from(batch.as_bytes().as_ref());
+            records::set_base_offset(&mut stored, next).map_err(|_| ErrorCode::CORRUPT_MESSAGE)?;
+            records::set_partition_leader_epoch(&mut stored, leader_epoch)
+                .map_err(|_| ErrorCode::CORRUPT_MESSAGE)?;
+            staged.push(StoredBatch {
+                base_offset: next,
+                next_offset: next + count,
+                max_timestamp: batch.max_timestamp(),
+                bytes: stored.freeze(),
+            });
+            next += count;
+        }
+        let base_offset = self.next_offset;
+        self.batches.extend(staged);
+        self.next_offset = next;
+        Ok(Appended {
+            base_offset,
+            log_start_offset: self.log_start_offset,
+        })
+    }
+
+    /// Whole batches from the one containing `offset`, up to about `max_bytes` (at least one
+    /// batch, as Kafka returns one even when it is larger than the limit), as one buffer of
+    /// concatenated slices. `Err` when `offset` is outside the log.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Vec<Bytes>, ErrorCode> {
+        if offset < self.log_start_offset || offset > self.next_offset {
+            return Err(ErrorCode::OFFSET_OUT_OF_RANGE);
+        }
+        let first = self.batches.partition_point(|b| b.next_offset <= offset);
+        let mut out = Vec::new();
+        let mut size = 0;
+        for batch in self.batches.iter().skip(first) {
+            if !out.is_empty() && size + batch.bytes.len() > max_bytes {
+                break;
+            }
+            size += batch.bytes.len();
+            out.push(batch.bytes.clone());
+        }
+        Ok(out)
+    }
+
+    /// The offset for a ListOffsets timestamp: -2 earliest, -1 latest, -3 the record with the
+    /// largest timestamp, otherwise the first batch whose records reach `timestamp`.
+    pub fn offset_for(&self, timestamp: i64) -> (i64, i64) {
+        match timestamp {
+            -2 => (-1, self.log_start_offset),
+            -1 => (-1, self.next_offset),
+            -3 => self
+                .batches
+                .iter()
+                .max_by_key(|b| b.max_timestamp)
+                .map_or((-1, -1), |b| (b.max_timestamp, b.next_offset - 1)),
+            ts => self
+                .batches
+                .iter()
+                .find(|b| b.max_timestamp >= ts)
+                .map_or((-1, -1), |b| (b.max_timestamp, b.base_offset)),
+        }
+    }
+}

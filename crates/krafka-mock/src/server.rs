@@ -1,0 +1,129 @@
+//! One broker's listener and its connection tasks.
+//!
+//! Each connection is served the way a Kafka broker serves it: one request at a time, in
+//! order, so a long-polling fetch holds up the requests behind it on the same connection.
+//! Frames are split off the read buffer without copying; responses are encoded size-first
+//! into one buffer and written whole.
+
+use bytes::{Bytes, BytesMut};
+use krafka_protocol::codec::{self, Encode};
+use krafka_protocol::frame::{FrameDecoder, put_frame_len};
+use krafka_protocol::header::{decode_request_header, response_header_version};
+use krafka_protocol::messages::{ApiVersionsResponse, RequestBody, ResponseBody, ResponseHeader};
+use krafka_protocol::{ApiKey, ErrorCode};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tracing::{debug, warn};
+
+use crate::handlers::{self, BrokerContext};
+
+/// Accepts connections until `shutdown` turns true.
+pub async fn serve(listener: TcpListener, ctx: BrokerContext, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    debug!(node = ctx.node_id, %peer, "connection accepted");
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_connection(stream, ctx.clone(), shutdown.clone()));
+                }
+                Err(e) => warn!(node = ctx.node_id, error = %e, "accept failed"),
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+async fn serve_connection(
+    mut stream: TcpStream,
+    ctx: BrokerContext,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut input = BytesMut::with_capacity(64 * 1024);
+    let mut frames = FrameDecoder::default();
+    let mut output = BytesMut::new();
+    loop {
+        loop {
+            let frame = match frames.decode(&mut input) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(e) => {
+                    warn!(node = ctx.node_id, error = %e, "bad frame; closing");
+                    return;
+                }
+            };
+            output.clear();
+            match respond(&ctx, frame, &mut output).await {
+                Ok(()) => {}
+                Err(reason) => {
+                    debug!(node = ctx.node_id, reason, "closing connection");
+                    return;
+                }
+            }
+            if !output.is_empty() && stream.write_all(&output).await.is_err() {
+                return;
+            }
+        }
+        tokio::select! {
+            read = stream.read_buf(&mut input) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            },
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Decodes one request, handles it and encodes its response (nothing for acks=0). An error
+/// closes the connection, as a Kafka broker does for a request it cannot parse.
+async fn respond(
+    ctx: &BrokerContext,
+    frame: Bytes,
+    out: &mut BytesMut,
+) -> Result<(), &'static str> {
+    let mut peek = frame.clone();
+    let api_key = ApiKey(codec::get_i16(&mut peek).map_err(|_| "short header")?);
+    let version = codec::get_i16(&mut peek).map_err(|_| "short header")?;
+    let correlation_id = codec::get_i32(&mut peek).map_err(|_| "short header")?;
+    if !handlers::supports(api_key, version) {
+        if api_key == ApiKey::API_VERSIONS {
+            // KIP-511: answer an unknown ApiVersions version in v0 with the versions we do
+            // support, so the client can retry with one of them.
+            let body = ApiVersionsResponse {
+                error_code: ErrorCode::UNSUPPORTED_VERSION.0,
+                api_keys: handlers::advertised(),
+                ..Default::default()
+            };
+            return write_response(out, correlation_id, api_key, 0, &body.into());
+        }
+        return Err("unsupported API or version");
+    }
+    let mut body = frame;
+    decode_request_header(&mut body).map_err(|_| "bad request header")?;
+    let request = RequestBody::decode(api_key, version, &mut body).map_err(|_| "bad request")?;
+    match handlers::handle(ctx, version, request).await {
+        Some(response) => write_response(out, correlation_id, api_key, version, &response),
+        None => Ok(()),
+    }
+}
+
+fn write_response(
+    out: &mut BytesMut,
+    correlation_id: i32,
+    api_key: ApiKey,
+    version: i16,
+    body: &ResponseBody,
+) -> Result<(), &'static str> {
+    let header_version = response_header_version(api_key, version);
+    let header = ResponseHeader {
+        correlation_id,
+        ..Default::default()
+    };
+    let size = header.encoded_size(header_version).map_err(|_| "encode")?
+        + body.encoded_size(version).map_err(|_| "encode")?;
+    out.reserve(4 + size);
+    put_frame_len(out, size).map_err(|_| "encode")?;
+    header.encode(out, header_version).map_err(|_| "encode")?;
+    body.encode(out, version).map_err(|_| "encode")
+}

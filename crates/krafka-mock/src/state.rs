@@ -1,0 +1,164 @@
+//! The state every broker of a mock cluster shares: brokers, topics, partitions and their logs.
+//!
+//! One `ClusterState` behind an `Arc`; topics are read far more often than created, so the topic
+//! map is behind a read-write lock, and each partition's log has its own mutex so produce and
+//! fetch on different partitions never contend. No lock is held across an `.await`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use krafka_protocol::{ErrorCode, Uuid};
+use parking_lot::{Mutex, RwLock};
+use tokio::sync::Notify;
+
+use crate::log::PartitionLog;
+
+/// A broker's identity and address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerInfo {
+    /// The node id.
+    pub node_id: i32,
+    /// The host clients connect to (always 127.0.0.1).
+    pub host: String,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+/// One partition: its leader and its log.
+#[derive(Debug)]
+pub struct Partition {
+    /// The node id of the leader.
+    pub leader: i32,
+    /// The leader epoch, bumped when the leader moves.
+    pub leader_epoch: i32,
+    /// The records.
+    pub log: Mutex<PartitionLog>,
+}
+
+/// One topic.
+#[derive(Debug)]
+pub struct Topic {
+    /// The topic id (Metadata v10+, Fetch v13+).
+    pub id: Uuid,
+    /// The partitions, by index.
+    pub partitions: Vec<Arc<Partition>>,
+}
+
+/// Everything the brokers of one cluster share.
+#[derive(Debug)]
+pub struct ClusterState {
+    /// The cluster id every broker reports.
+    pub cluster_id: String,
+    /// The brokers, by position; `brokers[0]` is the controller.
+    pub brokers: RwLock<Vec<BrokerInfo>>,
+    topics: RwLock<BTreeMap<String, Arc<Topic>>>,
+    /// Whether Metadata and Produce create unknown topics.
+    pub auto_create_topics: bool,
+    /// The partition count of auto-created topics.
+    pub default_partitions: i32,
+    /// Woken whenever any partition grows, so waiting fetches re-check.
+    pub data_arrived: Notify,
+    next_topic_id: AtomicU64,
+}
+
+impl ClusterState {
+    /// An empty cluster.
+    pub fn new(cluster_id: String, auto_create_topics: bool, default_partitions: i32) -> Self {
+        Self {
+            cluster_id,
+            brokers: RwLock::new(Vec::new()),
+            topics: RwLock::new(BTreeMap::new()),
+            auto_create_topics,
+            default_partitions,
+            data_arrived: Notify::new(),
+            next_topic_id: AtomicU64::new(1),
+        }
+    }
+
+    /// The controller's node id.
+    pub fn controller_id(&self) -> i32 {
+        self.brokers.read().first().map_or(-1, |b| b.node_id)
+    }
+
+    /// A topic by name.
+    pub fn topic(&self, name: &str) -> Option<Arc<Topic>> {
+        self.topics.read().get(name).cloned()
+    }
+
+    /// A topic by id.
+    pub fn topic_by_id(&self, id: Uuid) -> Option<(String, Arc<Topic>)> {
+        self.topics
+            .read()
+            .iter()
+            .find(|(_, t)| t.id == id)
+            .map(|(n, t)| (n.clone(), t.clone()))
+    }
+
+    /// Every topic, by name.
+    pub fn topics(&self) -> Vec<(String, Arc<Topic>)> {
+        self.topics
+            .read()
+            .iter()
+            .map(|(n, t)| (n.clone(), t.clone()))
+            .collect()
+    }
+
+    /// Creates a topic with its partitions' leaders spread over the brokers round-robin.
+    pub fn create_topic(&self, name: &str, partitions: i32) -> Result<Arc<Topic>, ErrorCode> {
+        if name.is_empty() || name.len() > 249 || !name.chars().all(valid_topic_char) {
+            return Err(ErrorCode::INVALID_TOPIC_EXCEPTION);
+        }
+        if partitions <= 0 {
+            return Err(ErrorCode::INVALID_PARTITIONS);
+        }
+        let brokers: Vec<i32> = self.brokers.read().iter().map(|b| b.node_id).collect();
+        if brokers.is_empty() {
+            return Err(ErrorCode::BROKER_NOT_AVAILABLE);
+        }
+        let mut topics = self.topics.write();
+        if topics.contains_key(name) {
+            return Err(ErrorCode::TOPIC_ALREADY_EXISTS);
+        }
+        let id = Uuid::from_u128(
+            0x6b72_6166_6b61_0000_0000_0000_0000_0000
+                | u128::from(self.next_topic_id.fetch_add(1, Ordering::Relaxed)),
+        );
+        let partitions = (0..partitions)
+            .map(|p| {
+                let leader = brokers
+                    .get(p as usize % brokers.len())
+                    .copied()
+                    .unwrap_or(-1);
+                Arc::new(Partition {
+                    leader,
+                    leader_epoch: 0,
+                    log: Mutex::default(),
+                })
+            })
+            .collect();
+        let topic = Arc::new(Topic { id, partitions });
+        topics.insert(name.to_string(), topic.clone());
+        Ok(topic)
+    }
+
+    /// A topic, created with the default partition count if unknown and auto-creation is on.
+    pub fn topic_or_create(&self, name: &str) -> Option<Arc<Topic>> {
+        if let Some(topic) = self.topic(name) {
+            return Some(topic);
+        }
+        if !self.auto_create_topics {
+            return None;
+        }
+        match self.create_topic(name, self.default_partitions) {
+            Ok(topic) => Some(topic),
+            // Another connection created it first.
+            Err(_) => self.topic(name),
+        }
+    }
+}
+
+/// Kafka's legal topic name characters.
+fn valid_topic_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
+}
