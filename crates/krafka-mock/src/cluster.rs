@@ -145,6 +145,56 @@ impl MockCluster {
         &self.state
     }
 
+    /// Installs a fault-injection hook for `api_key` (see [`crate::faults`]).
+    pub fn on<F>(
+        &self,
+        api_key: krafka_protocol::ApiKey,
+        times: crate::Times,
+        decide: F,
+    ) -> crate::HookId
+    where
+        F: Fn(&crate::RequestInfo<'_>) -> crate::Control + Send + Sync + 'static,
+    {
+        self.state.hooks.add(api_key, times, decide)
+    }
+
+    /// Removes a hook; `false` if it had already fired its last time.
+    pub fn remove_hook(&self, id: crate::HookId) -> bool {
+        self.state.hooks.remove(id)
+    }
+
+    /// Every request received so far, in arrival order.
+    pub fn requests(&self) -> Vec<crate::state::RequestRecord> {
+        self.state.requests.lock().clone()
+    }
+
+    /// Moves a partition's leadership to `node_id`, bumping its leader epoch (clients holding
+    /// the old leader then get NOT_LEADER_OR_FOLLOWER). Returns the new epoch.
+    pub fn move_leader(&self, topic: &str, partition: i32, node_id: i32) -> Option<i32> {
+        let topic = self.state.topic(topic)?;
+        let partition = topic.partitions.get(usize::try_from(partition).ok()?)?;
+        Some(partition.move_leader(node_id))
+    }
+
+    /// The records stored in a partition, decoded, for assertions.
+    pub fn records(&self, topic: &str, partition: i32) -> Vec<krafka_protocol::records::Record> {
+        let Some(topic) = self.state.topic(topic) else {
+            return Vec::new();
+        };
+        let Some(partition) = usize::try_from(partition)
+            .ok()
+            .and_then(|p| topic.partitions.get(p))
+        else {
+            return Vec::new();
+        };
+        let batches = partition.log.lock().read(0, usize::MAX).unwrap_or_default();
+        batches
+            .into_iter()
+            .flat_map(|b| krafka_protocol::records::RecordSet::new(b).records())
+            .filter_map(Result::ok)
+            .collect()
+    }
+
     /// Stops accepting and closes every connection, then waits for the listeners to finish.
     /// Cancel-safe: the stop signal is sent before the first `.await`.
     pub async fn shutdown(mut self) {

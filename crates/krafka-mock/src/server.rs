@@ -16,7 +16,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
+use std::time::Instant;
+
+use crate::faults::{self, Control, RequestInfo};
 use crate::handlers::{self, BrokerContext};
+use crate::state::RequestRecord;
 
 /// Accepts connections until `shutdown` turns true.
 pub async fn serve(listener: TcpListener, ctx: BrokerContext, mut shutdown: watch::Receiver<bool>) {
@@ -56,6 +60,11 @@ async fn serve_connection(
             output.clear();
             match respond(&ctx, frame, &mut output).await {
                 Ok(()) => {}
+                Err(NO_ANSWER) => {
+                    // Like a hung broker: the connection stays open and nothing more is served.
+                    let _ = shutdown.changed().await;
+                    return;
+                }
                 Err(reason) => {
                     debug!(node = ctx.node_id, reason, "closing connection");
                     return;
@@ -102,11 +111,51 @@ async fn respond(
     let mut body = frame;
     decode_request_header(&mut body).map_err(|_| "bad request header")?;
     let request = RequestBody::decode(api_key, version, &mut body).map_err(|_| "bad request")?;
-    match handlers::handle(ctx, version, request).await {
-        Some(response) => write_response(out, correlation_id, api_key, version, &response),
-        None => Ok(()),
+    ctx.state.requests.lock().push(RequestRecord {
+        broker: ctx.node_id,
+        api_key,
+        version,
+        correlation_id,
+        at: Instant::now(),
+    });
+    let info = RequestInfo {
+        broker: ctx.node_id,
+        api_key,
+        version,
+        body: &request,
+    };
+    let control = ctx.state.hooks.decide(&info);
+    match control {
+        Control::Pass => {}
+        Control::Delay(pause) => tokio::time::sleep(pause).await,
+        Control::Disconnect => return Err("fault: disconnect"),
+        Control::NoAnswer => return Err(NO_ANSWER),
+        Control::Error(code) => {
+            return match faults::error_response(&request, code) {
+                Some(response) => write_response(out, correlation_id, api_key, version, &response),
+                None => Err("fault: no error response for this API"),
+            };
+        }
+        Control::ApplyThenDisconnect | Control::ApplyThenError(_) => {}
+    }
+    let error_body = match control {
+        Control::ApplyThenError(code) => faults::error_response(&request, code),
+        _ => None,
+    };
+    let response = handlers::handle(ctx, version, request).await;
+    match (control, response) {
+        (Control::ApplyThenDisconnect, _) => Err("fault: applied, then disconnect"),
+        (Control::ApplyThenError(_), _) => match error_body {
+            Some(body) => write_response(out, correlation_id, api_key, version, &body),
+            None => Err("fault: no error response for this API"),
+        },
+        (_, Some(response)) => write_response(out, correlation_id, api_key, version, &response),
+        (_, None) => Ok(()),
     }
 }
+
+/// The reason [`respond`] gives for a request that must never be answered.
+pub const NO_ANSWER: &str = "fault: never answer";
 
 fn write_response(
     out: &mut BytesMut,

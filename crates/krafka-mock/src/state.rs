@@ -6,7 +6,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::time::Instant;
+
+use krafka_protocol::ApiKey;
 
 use krafka_protocol::{ErrorCode, Uuid};
 use parking_lot::{Mutex, RwLock};
@@ -28,12 +31,51 @@ pub struct BrokerInfo {
 /// One partition: its leader and its log.
 #[derive(Debug)]
 pub struct Partition {
-    /// The node id of the leader.
-    pub leader: i32,
-    /// The leader epoch, bumped when the leader moves.
-    pub leader_epoch: i32,
+    leader: AtomicI32,
+    leader_epoch: AtomicI32,
     /// The records.
     pub log: Mutex<PartitionLog>,
+}
+
+impl Partition {
+    fn new(leader: i32) -> Self {
+        Self {
+            leader: AtomicI32::new(leader),
+            leader_epoch: AtomicI32::new(0),
+            log: Mutex::default(),
+        }
+    }
+
+    /// The node id of the leader.
+    pub fn leader(&self) -> i32 {
+        self.leader.load(Ordering::Acquire)
+    }
+
+    /// The leader epoch, bumped each time the leader moves.
+    pub fn leader_epoch(&self) -> i32 {
+        self.leader_epoch.load(Ordering::Acquire)
+    }
+
+    /// Moves leadership to `node_id` and bumps the epoch; returns the new epoch.
+    pub fn move_leader(&self, node_id: i32) -> i32 {
+        self.leader.store(node_id, Ordering::Release);
+        self.leader_epoch.fetch_add(1, Ordering::AcqRel) + 1
+    }
+}
+
+/// One request a broker received, for assertions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// The broker that received it.
+    pub broker: i32,
+    /// Its API.
+    pub api_key: ApiKey,
+    /// Its version.
+    pub version: i16,
+    /// Its correlation id.
+    pub correlation_id: i32,
+    /// When it arrived.
+    pub at: Instant,
 }
 
 /// One topic.
@@ -60,6 +102,10 @@ pub struct ClusterState {
     /// Woken whenever any partition grows, so waiting fetches re-check.
     pub data_arrived: Notify,
     next_topic_id: AtomicU64,
+    /// Every request received, in arrival order.
+    pub requests: Mutex<Vec<RequestRecord>>,
+    /// The fault-injection hooks, consulted for every request.
+    pub hooks: crate::faults::Hooks,
 }
 
 impl ClusterState {
@@ -73,6 +119,8 @@ impl ClusterState {
             default_partitions,
             data_arrived: Notify::new(),
             next_topic_id: AtomicU64::new(1),
+            requests: Mutex::new(Vec::new()),
+            hooks: crate::faults::Hooks::default(),
         }
     }
 
@@ -130,11 +178,7 @@ impl ClusterState {
                     .get(p as usize % brokers.len())
                     .copied()
                     .unwrap_or(-1);
-                Arc::new(Partition {
-                    leader,
-                    leader_epoch: 0,
-                    log: Mutex::default(),
-                })
+                Arc::new(Partition::new(leader))
             })
             .collect();
         let topic = Arc::new(Topic { id, partitions });

@@ -83,7 +83,7 @@ fn collect(
                         .and_then(|t| t.partitions.get(p.partition as usize));
                     let result = match partition {
                         None => Err(unknown),
-                        Some(part) if part.leader != ctx.node_id => {
+                        Some(part) if part.leader() != ctx.node_id => {
                             Err(ErrorCode::NOT_LEADER_OR_FOLLOWER)
                         }
                         Some(part) => {

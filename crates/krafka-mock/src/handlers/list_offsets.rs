@@ -34,7 +34,7 @@ pub fn handle(
                     };
                     match partition {
                         None => response.error_code = ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.0,
-                        Some(part) if part.leader != ctx.node_id => {
+                        Some(part) if part.leader() != ctx.node_id => {
                             response.error_code = ErrorCode::NOT_LEADER_OR_FOLLOWER.0;
                         }
                         Some(part) => {
@@ -42,7 +42,7 @@ pub fn handle(
                             response.timestamp = timestamp;
                             response.offset = offset;
                             if version >= 4 {
-                                response.leader_epoch = part.leader_epoch;
+                                response.leader_epoch = part.leader_epoch();
                             }
                         }
                     }

@@ -91,10 +91,10 @@ fn describe(name: &str, topic: &Topic, version: i16) -> MetadataResponseTopic {
         .map(|(index, p)| MetadataResponsePartition {
             error_code: 0,
             partition_index: index as i32,
-            leader_id: p.leader,
-            leader_epoch: p.leader_epoch,
-            replica_nodes: vec![p.leader],
-            isr_nodes: vec![p.leader],
+            leader_id: p.leader(),
+            leader_epoch: p.leader_epoch(),
+            replica_nodes: vec![p.leader()],
+            isr_nodes: vec![p.leader()],
             offline_replicas: vec![],
             ..Default::default()
         })

@@ -31,12 +31,12 @@ pub fn handle(
                         .and_then(|t| t.partitions.get(p.index as usize));
                     let result = match (partition, &p.records) {
                         (None, _) => Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
-                        (Some(part), _) if part.leader != ctx.node_id => {
+                        (Some(part), _) if part.leader() != ctx.node_id => {
                             Err(ErrorCode::NOT_LEADER_OR_FOLLOWER)
                         }
                         (Some(_), None) => Err(ErrorCode::INVALID_RECORD),
                         (Some(part), Some(records)) => {
-                            part.log.lock().append(records, part.leader_epoch)
+                            part.log.lock().append(records, part.leader_epoch())
                         }
                     };
                     match result {
