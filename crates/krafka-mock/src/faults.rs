@@ -241,6 +241,13 @@ pub fn error_response(request: &RequestBody, code: ErrorCode) -> Option<Response
             ..Default::default()
         }
         .into(),
+        RequestBody::InitProducerId(_) => m::InitProducerIdResponse {
+            error_code: e,
+            producer_id: -1,
+            producer_epoch: -1,
+            ..Default::default()
+        }
+        .into(),
         RequestBody::CreateTopics(r) => m::CreateTopicsResponse {
             topics: r
                 .topics

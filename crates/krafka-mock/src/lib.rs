@@ -16,16 +16,18 @@
 //! Layout: [`cluster`] starts and stops brokers; `server` runs each broker's connections;
 //! `handlers` holds one module per API; [`state`] and [`log`] hold topics and partition logs.
 //!
-//! Served today: ApiVersions, Metadata, CreateTopics, Produce, Fetch and ListOffsets. Faults
+//! Served today: ApiVersions, Metadata, CreateTopics, InitProducerId, Produce (with idempotent
+//! sequence checks), Fetch and ListOffsets. Faults
 //! are injected per API with [`MockCluster::on`] (see [`faults`]); partitions' leaders move
 //! with [`MockCluster::move_leader`]; every request is logged ([`MockCluster::requests`]).
-//! Fetch sessions, idempotent producers, consumer groups, broker down/up and the standalone
-//! process are the next steps (see the project's issue tracker).
+//! Fetch sessions, transactions, consumer groups, broker down/up and the standalone process
+//! are the next steps (see the project's issue tracker).
 
 pub mod cluster;
 pub mod faults;
 mod handlers;
 pub mod log;
+pub mod producers;
 mod server;
 pub mod state;
 

@@ -9,6 +9,8 @@ use bytes::{Bytes, BytesMut};
 use krafka_protocol::ErrorCode;
 use krafka_protocol::records::{self, DecodeOptions, RecordBatch};
 
+use crate::producers::{PartitionProducers, SequenceCheck};
+
 /// A batch in the log.
 #[derive(Debug, Clone)]
 struct StoredBatch {
@@ -25,6 +27,7 @@ pub struct PartitionLog {
     batches: Vec<StoredBatch>,
     log_start_offset: i64,
     next_offset: i64,
+    producers: PartitionProducers,
 }
 
 /// What an append did.
@@ -47,39 +50,69 @@ impl PartitionLog {
         self.log_start_offset
     }
 
-    /// Validates and appends the record batches of a Produce request's `records` field.
+    /// Validates and appends the record batches of a Produce request's `records` field,
+    /// applying the idempotent producers' sequence rules ([`crate::producers`]). All or
+    /// nothing: one refused batch refuses the whole field. A retried batch is acknowledged with
+    /// its original offset and not stored again.
     pub fn append(&mut self, records: &Bytes, leader_epoch: i32) -> Result<Appended, ErrorCode> {
         let options = DecodeOptions::default();
         let mut input = records.clone();
         let mut staged = Vec::new();
+        // Producer bookkeeping for the staged batches: (id, epoch, first sequence, count, offset).
+        let mut pending: Vec<(i64, i16, i32, i32, i64)> = Vec::new();
         let mut next = self.next_offset;
+        let mut first_offset = None;
         if input.is_empty() {
             return Err(ErrorCode::INVALID_RECORD);
         }
         while !input.is_empty() {
             let batch = RecordBatch::decode(&mut input, &options)
                 .map_err(|_| ErrorCode::CORRUPT_MESSAGE)?;
-            let count = i64::from(batch.last_offset_delta()) + 1;
+            let count = batch.last_offset_delta().checked_add(1).unwrap_or(0);
             if batch.record_count() <= 0 || count <= 0 {
                 return Err(ErrorCode::INVALID_RECORD);
+            }
+            let producer_id = batch.producer_id();
+            if producer_id >= 0 {
+                let (epoch, sequence) = (batch.producer_epoch(), batch.base_sequence());
+                // A batch behind another of the same producer in this request follows it.
+                let check = match pending.iter().rev().find(|p| p.0 == producer_id) {
+                    Some(&(_, e, seq, n, _)) if e == epoch => {
+                        if sequence == seq.wrapping_add(n) {
+                            Ok(SequenceCheck::Append)
+                        } else {
+                            Err(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER)
+                        }
+                    }
+                    Some(_) => Err(ErrorCode::INVALID_PRODUCER_EPOCH),
+                    None => self.producers.check(producer_id, epoch, sequence, count),
+                }?;
+                if let SequenceCheck::Duplicate(offset) = check {
+                    first_offset.get_or_insert(offset);
+                    continue;
+                }
+                pending.push((producer_id, epoch, sequence, count, next));
             }
             let mut stored = BytesMut::from(batch.as_bytes().as_ref());
             records::set_base_offset(&mut stored, next).map_err(|_| ErrorCode::CORRUPT_MESSAGE)?;
             records::set_partition_leader_epoch(&mut stored, leader_epoch)
                 .map_err(|_| ErrorCode::CORRUPT_MESSAGE)?;
+            first_offset.get_or_insert(next);
             staged.push(StoredBatch {
                 base_offset: next,
-                next_offset: next + count,
+                next_offset: next + i64::from(count),
                 max_timestamp: batch.max_timestamp(),
                 bytes: stored.freeze(),
             });
-            next += count;
+            next += i64::from(count);
         }
-        let base_offset = self.next_offset;
+        for (id, epoch, sequence, count, offset) in pending {
+            self.producers.record(id, epoch, sequence, count, offset);
+        }
         self.batches.extend(staged);
         self.next_offset = next;
         Ok(Appended {
-            base_offset,
+            base_offset: first_offset.unwrap_or(self.next_offset),
             log_start_offset: self.log_start_offset,
         })
     }

@@ -106,6 +106,8 @@ pub struct ClusterState {
     pub requests: Mutex<Vec<RequestRecord>>,
     /// The fault-injection hooks, consulted for every request.
     pub hooks: crate::faults::Hooks,
+    /// Producer ids and epochs (InitProducerId).
+    pub producer_ids: crate::producers::ProducerIds,
 }
 
 impl ClusterState {
@@ -121,6 +123,7 @@ impl ClusterState {
             next_topic_id: AtomicU64::new(1),
             requests: Mutex::new(Vec::new()),
             hooks: crate::faults::Hooks::default(),
+            producer_ids: crate::producers::ProducerIds::default(),
         }
     }
 

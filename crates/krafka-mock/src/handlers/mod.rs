@@ -7,6 +7,7 @@ mod api_versions;
 pub use api_versions::advertised;
 mod create_topics;
 mod fetch;
+mod init_producer_id;
 mod list_offsets;
 mod metadata;
 mod produce;
@@ -27,6 +28,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::METADATA, 0, 12),
     (ApiKey::API_VERSIONS, 0, 4),
     (ApiKey::CREATE_TOPICS, 0, 7),
+    (ApiKey::INIT_PRODUCER_ID, 0, 5),
 ];
 
 /// Whether the mock serves `version` of `api_key`.
@@ -53,6 +55,7 @@ pub async fn handle(ctx: &BrokerContext, version: i16, body: RequestBody) -> Opt
         RequestBody::CreateTopics(r) => create_topics::handle(ctx, version, &r).into(),
         RequestBody::Produce(r) => return produce::handle(ctx, version, &r).map(Into::into),
         RequestBody::ListOffsets(r) => list_offsets::handle(ctx, version, &r).into(),
+        RequestBody::InitProducerId(r) => init_producer_id::handle(ctx, &r).into(),
         RequestBody::Fetch(r) => fetch::handle(ctx, version, &r).await.into(),
         // The connection task only passes supported APIs; anything else gets no answer.
         _ => return None,
