@@ -3,7 +3,9 @@
 //! - `codegen [--check] [--schemas DIR]`: generate the protocol codecs from Kafka's schemas.
 //! - `test`: run every test the project has (what `.ci/run` and the README call).
 //! - `fuzz [--seconds N] [TARGET…]`: run the cargo-fuzz targets under `fuzz/`.
+//! - `broker start|stop|status [--compose]`: the real broker for tests (tansu, or Kafka).
 
+mod broker;
 mod codegen;
 mod fuzz;
 mod test;
@@ -18,8 +20,9 @@ fn main() -> ExitCode {
         Some("codegen") => codegen::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
         Some("fuzz") => fuzz::run(&root, &args[1..]),
+        Some("broker") => broker::run(&root, &args[1..]),
         _ => Err(String::from(
-            "usage: cargo xtask <codegen [--check] [--schemas DIR] | test | fuzz [--seconds N] [TARGET...]>",
+            "usage: cargo xtask <codegen [--check] [--schemas DIR] | test | fuzz [--seconds N] [TARGET...] | broker start|stop|status [--compose]>",
         )),
     };
     match result {

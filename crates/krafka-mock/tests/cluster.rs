@@ -308,3 +308,10 @@ async fn fetch_by_topic_id_from_v13() {
     );
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_smoke_suite_that_also_runs_against_a_real_broker() {
+    let cluster = MockCluster::builder().brokers(2).start().await.unwrap();
+    support::smoke(cluster.broker_addrs()[0], "smoke").await;
+    cluster.shutdown().await;
+}

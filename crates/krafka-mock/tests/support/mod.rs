@@ -138,3 +138,116 @@ pub async fn leader_of(cluster: &MockCluster, topic: &str, partition: i32) -> st
         .unwrap();
     format!("{}:{}", broker.host, broker.port).parse().unwrap()
 }
+
+/// The highest version both we and the broker support for `key`.
+pub fn agreed(versions: &m::ApiVersionsResponse, key: krafka_protocol::ApiKey) -> i16 {
+    let ours = key.supported_versions().unwrap();
+    let theirs = versions
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == key.0)
+        .unwrap();
+    ours.max.min(theirs.max_version)
+}
+
+/// The suite run against both the mock and a real broker: negotiate versions, create a topic,
+/// find its leader, produce, fetch it back, and list offsets. It asks only what both should
+/// answer alike (tansu's known deviations, e.g. its high watermark, are not asserted).
+pub async fn smoke(bootstrap: std::net::SocketAddr, topic: &str) {
+    use krafka_protocol::ApiKey;
+    let mut client = RawClient::connect(bootstrap).await;
+    let versions = client.call(&m::ApiVersionsRequest::default(), 3).await;
+    assert_eq!(versions.error_code, 0);
+    let metadata_v = agreed(&versions, ApiKey::METADATA);
+    let create_v = agreed(&versions, ApiKey::CREATE_TOPICS);
+    let produce_v = agreed(&versions, ApiKey::PRODUCE);
+    let fetch_v = agreed(&versions, ApiKey::FETCH).min(12);
+    let offsets_v = agreed(&versions, ApiKey::LIST_OFFSETS);
+
+    let created = client
+        .call(
+            &m::CreateTopicsRequest {
+                topics: vec![m::create_topics_request::CreatableTopic {
+                    name: StrBytes::from_string(topic.to_string()),
+                    num_partitions: 3,
+                    replication_factor: 1,
+                    ..Default::default()
+                }],
+                timeout_ms: 10_000,
+                ..Default::default()
+            },
+            create_v,
+        )
+        .await;
+    assert_eq!(
+        created.topics[0].error_code, 0,
+        "create {topic}: {created:?}"
+    );
+
+    let metadata = client
+        .call(
+            &m::MetadataRequest {
+                topics: Some(vec![m::metadata_request::MetadataRequestTopic {
+                    name: Some(StrBytes::from_string(topic.to_string())),
+                    ..Default::default()
+                }]),
+                ..Default::default()
+            },
+            metadata_v,
+        )
+        .await;
+    let described = &metadata.topics[0];
+    assert_eq!(described.error_code, 0);
+    assert_eq!(described.partitions.len(), 3);
+    let leader = described.partitions[0].leader_id;
+    let broker = metadata
+        .brokers
+        .iter()
+        .find(|b| b.node_id == leader)
+        .expect("leader listed");
+    let leader_addr = format!("{}:{}", broker.host, broker.port).parse().unwrap();
+    let mut leader = RawClient::connect(leader_addr).await;
+
+    let produced = leader
+        .call(
+            &produce(topic, 0, batch(&[b"one", b"two", b"three"]), -1),
+            produce_v,
+        )
+        .await;
+    let p = &produced.responses[0].partition_responses[0];
+    assert_eq!((p.error_code, p.base_offset), (0, 0), "{produced:?}");
+
+    let fetched = leader.call(&fetch(topic, 0, 0, 100), fetch_v).await;
+    let partition = &fetched.responses[0].partitions[0];
+    assert_eq!(partition.error_code, 0);
+    let values: Vec<Vec<u8>> =
+        krafka_protocol::records::RecordSet::new(partition.records.clone().unwrap_or_default())
+            .records()
+            .map(|r| r.unwrap().value().unwrap().to_vec())
+            .collect();
+    assert_eq!(
+        values,
+        vec![b"one".to_vec(), b"two".to_vec(), b"three".to_vec()]
+    );
+
+    let earliest = leader
+        .call(
+            &m::ListOffsetsRequest {
+                replica_id: -1,
+                topics: vec![m::list_offsets_request::ListOffsetsTopic {
+                    name: StrBytes::from_string(topic.to_string()),
+                    partitions: vec![m::list_offsets_request::ListOffsetsPartition {
+                        partition_index: 0,
+                        timestamp: -2,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            offsets_v,
+        )
+        .await;
+    let p = &earliest.topics[0].partitions[0];
+    assert_eq!((p.error_code, p.offset), (0, 0));
+}
