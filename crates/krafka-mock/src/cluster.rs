@@ -21,6 +21,7 @@ pub struct MockClusterBuilder {
     auto_create_topics: bool,
     default_partitions: i32,
     cluster_id: String,
+    base_port: u16,
 }
 
 impl Default for MockClusterBuilder {
@@ -31,6 +32,7 @@ impl Default for MockClusterBuilder {
             auto_create_topics: true,
             default_partitions: 1,
             cluster_id: "krafka-mock".into(),
+            base_port: 0,
         }
     }
 }
@@ -61,6 +63,13 @@ impl MockClusterBuilder {
         self
     }
 
+    /// Listen on fixed ports: broker `n` on `port + n - 1`. 0 (the default) picks free
+    /// ephemeral ports.
+    pub fn port(mut self, port: u16) -> Self {
+        self.base_port = port;
+        self
+    }
+
     /// Binds every broker and starts serving.
     ///
     /// Cancel-safe in the sense that dropping the future before it completes leaves nothing
@@ -73,7 +82,14 @@ impl MockClusterBuilder {
         ));
         let mut listeners = Vec::new();
         for node_id in 1..=self.brokers {
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let port = if self.base_port == 0 {
+                0
+            } else {
+                u16::try_from(i32::from(self.base_port) + node_id - 1).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, "port out of range")
+                })?
+            };
+            let listener = TcpListener::bind(("127.0.0.1", port)).await?;
             let port = listener.local_addr()?.port();
             state.brokers.write().push(BrokerInfo {
                 node_id,
