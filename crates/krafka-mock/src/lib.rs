@@ -34,3 +34,8 @@ pub mod state;
 pub use cluster::{MockCluster, MockClusterBuilder};
 pub use faults::{Control, HookId, RequestInfo, Times};
 pub use handlers::SUPPORTED as SUPPORTED_APIS;
+
+/// `docs/testing.md`, compiled as a doc test so its examples stay true to the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/testing.md")]
+mod testing_doc {}
