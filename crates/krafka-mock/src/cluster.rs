@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tokio::task::JoinSet;
+use tokio::task::JoinHandle;
 
 use crate::handlers::BrokerContext;
 use crate::state::{BrokerInfo, ClusterState};
@@ -95,6 +95,7 @@ impl MockClusterBuilder {
                 node_id,
                 host: "127.0.0.1".into(),
                 port,
+                up: true,
             });
             listeners.push((node_id, listener));
         }
@@ -106,23 +107,51 @@ impl MockClusterBuilder {
                 )
             })?;
         }
-        let (stop, stopped) = watch::channel(false);
-        let mut tasks = JoinSet::new();
+        let mut brokers = Vec::new();
         let mut addrs = Vec::new();
         for (node_id, listener) in listeners {
             addrs.push(listener.local_addr()?);
-            let ctx = BrokerContext {
-                state: state.clone(),
-                node_id,
-            };
-            tasks.spawn(crate::server::serve(listener, ctx, stopped.clone()));
+            brokers.push(RunningBroker::spawn(
+                listener,
+                BrokerContext {
+                    state: state.clone(),
+                    node_id,
+                },
+            ));
         }
         Ok(MockCluster {
             state,
             addrs,
-            stop,
-            tasks,
+            brokers,
         })
+    }
+}
+
+/// One broker's serving task and the switch that stops it and its connections.
+#[derive(Debug)]
+struct RunningBroker {
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+    ctx: BrokerContext,
+}
+
+impl RunningBroker {
+    fn spawn(listener: TcpListener, ctx: BrokerContext) -> Self {
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(crate::server::serve(listener, ctx.clone(), stopped));
+        Self {
+            stop,
+            task: Some(task),
+            ctx,
+        }
+    }
+
+    /// Stops listening and closes its connections; waits until the listener is gone.
+    async fn stop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
     }
 }
 
@@ -132,8 +161,7 @@ impl MockClusterBuilder {
 pub struct MockCluster {
     state: Arc<ClusterState>,
     addrs: Vec<SocketAddr>,
-    stop: watch::Sender<bool>,
-    tasks: JoinSet<()>,
+    brokers: Vec<RunningBroker>,
 }
 
 impl MockCluster {
@@ -212,15 +240,61 @@ impl MockCluster {
     }
 
     /// Stops accepting and closes every connection, then waits for the listeners to finish.
-    /// Cancel-safe: the stop signal is sent before the first `.await`.
+    /// Cancel-safe: every stop signal is sent before the first `.await`.
     pub async fn shutdown(mut self) {
-        let _ = self.stop.send(true);
-        while self.tasks.join_next().await.is_some() {}
+        for broker in &self.brokers {
+            let _ = broker.stop.send(true);
+        }
+        for broker in &mut self.brokers {
+            broker.stop().await;
+        }
+    }
+
+    /// Takes broker `node_id` down: its port refuses connections, its open connections close,
+    /// Metadata stops listing it, and partitions it leads report LEADER_NOT_AVAILABLE until it
+    /// is back (or their leader is moved). Returns `false` for an unknown or already-down node.
+    pub async fn broker_down(&mut self, node_id: i32) -> bool {
+        let Some(broker) = self.broker_mut(node_id) else {
+            return false;
+        };
+        if broker.task.is_none() {
+            return false;
+        }
+        broker.stop().await;
+        self.state.set_broker_up(node_id, false);
+        true
+    }
+
+    /// Brings broker `node_id` back on its old port. Returns `false` for an unknown node or
+    /// one that is already up.
+    pub async fn broker_up(&mut self, node_id: i32) -> std::io::Result<bool> {
+        let Some(addr) = usize::try_from(node_id - 1)
+            .ok()
+            .and_then(|i| self.addrs.get(i).copied())
+        else {
+            return Ok(false);
+        };
+        let Some(broker) = self.broker_mut(node_id) else {
+            return Ok(false);
+        };
+        if broker.task.is_some() {
+            return Ok(false);
+        }
+        let listener = TcpListener::bind(addr).await?;
+        *broker = RunningBroker::spawn(listener, broker.ctx.clone());
+        self.state.set_broker_up(node_id, true);
+        Ok(true)
+    }
+
+    fn broker_mut(&mut self, node_id: i32) -> Option<&mut RunningBroker> {
+        self.brokers.iter_mut().find(|b| b.ctx.node_id == node_id)
     }
 }
 
 impl Drop for MockCluster {
     fn drop(&mut self) {
-        let _ = self.stop.send(true);
+        for broker in &self.brokers {
+            let _ = broker.stop.send(true);
+        }
     }
 }

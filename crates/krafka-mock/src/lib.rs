@@ -19,9 +19,10 @@
 //! Served today: ApiVersions, Metadata, CreateTopics, InitProducerId, Produce (with idempotent
 //! sequence checks), Fetch and ListOffsets. Faults
 //! are injected per API with [`MockCluster::on`] (see [`faults`]); partitions' leaders move
-//! with [`MockCluster::move_leader`]; every request is logged ([`MockCluster::requests`]).
-//! Fetch sessions, transactions, consumer groups, broker down/up and the standalone process
-//! are the next steps (see the project's issue tracker).
+//! with [`MockCluster::move_leader`]; brokers go down and up ([`MockCluster::broker_down`]);
+//! every request is logged ([`MockCluster::requests`]).
+//! Fetch sessions, transactions and consumer groups are the next steps (see the project's
+//! issue tracker).
 
 pub mod cluster;
 pub mod faults;

@@ -26,6 +26,8 @@ pub struct BrokerInfo {
     pub host: String,
     /// The port it listens on.
     pub port: u16,
+    /// Whether it is up (a broker taken down is left out of Metadata).
+    pub up: bool,
 }
 
 /// One partition: its leader and its log.
@@ -127,9 +129,33 @@ impl ClusterState {
         }
     }
 
-    /// The controller's node id.
+    /// The controller's node id: the first broker that is up.
     pub fn controller_id(&self) -> i32 {
-        self.brokers.read().first().map_or(-1, |b| b.node_id)
+        self.brokers
+            .read()
+            .iter()
+            .find(|b| b.up)
+            .map_or(-1, |b| b.node_id)
+    }
+
+    /// Marks a broker up or down.
+    pub fn set_broker_up(&self, node_id: i32, up: bool) {
+        if let Some(b) = self
+            .brokers
+            .write()
+            .iter_mut()
+            .find(|b| b.node_id == node_id)
+        {
+            b.up = up;
+        }
+    }
+
+    /// Whether a broker is up.
+    pub fn broker_is_up(&self, node_id: i32) -> bool {
+        self.brokers
+            .read()
+            .iter()
+            .any(|b| b.node_id == node_id && b.up)
     }
 
     /// A topic by name.

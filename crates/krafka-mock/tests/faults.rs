@@ -217,3 +217,70 @@ async fn every_request_is_logged_with_its_broker() {
     assert!(log[0].at <= log[1].at);
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_broker_taken_down_refuses_connections_until_it_is_back() {
+    let mut cluster = MockCluster::builder()
+        .brokers(2)
+        .topic("t", 2)
+        .start()
+        .await
+        .unwrap();
+    let second = cluster.broker_addrs()[1];
+    let mut open = RawClient::connect(second).await;
+    assert!(cluster.broker_down(2).await);
+    assert!(!cluster.broker_down(2).await, "already down");
+    assert!(closed(&mut open).await, "open connections are closed");
+    assert!(
+        tokio::net::TcpStream::connect(second).await.is_err(),
+        "new ones are refused"
+    );
+
+    let mut first = RawClient::connect(cluster.broker_addrs()[0]).await;
+    let metadata = first
+        .call(
+            &m::MetadataRequest {
+                topics: None,
+                ..Default::default()
+            },
+            12,
+        )
+        .await;
+    assert_eq!(metadata.brokers.len(), 1);
+    let orphan = metadata.topics[0]
+        .partitions
+        .iter()
+        .find(|p| p.leader_id == -1)
+        .unwrap();
+    assert_eq!(orphan.error_code, ErrorCode::LEADER_NOT_AVAILABLE.0);
+
+    assert!(cluster.broker_up(2).await.unwrap());
+    let mut back = RawClient::connect(second).await;
+    let metadata = back
+        .call(
+            &m::MetadataRequest {
+                topics: None,
+                ..Default::default()
+            },
+            12,
+        )
+        .await;
+    assert_eq!(metadata.brokers.len(), 2);
+    assert!(
+        metadata.topics[0]
+            .partitions
+            .iter()
+            .all(|p| p.error_code == 0)
+    );
+    let leader = leader_of(&cluster, "t", orphan.partition_index).await;
+    assert_eq!(leader, second);
+    let mut client = RawClient::connect(leader).await;
+    let produced = client
+        .call(
+            &produce("t", orphan.partition_index, batch(&[b"again"]), -1),
+            9,
+        )
+        .await;
+    assert_eq!(error_of(&produced), 0);
+    cluster.shutdown().await;
+}

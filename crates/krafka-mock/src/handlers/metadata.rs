@@ -20,13 +20,13 @@ pub fn handle(ctx: &BrokerContext, version: i16, request: &MetadataRequest) -> M
         None => state
             .topics()
             .into_iter()
-            .map(|(name, t)| describe(&name, &t, version))
+            .map(|(name, t)| describe(ctx, &name, &t, version))
             .collect(),
         // v0 has no null: an empty list means every topic.
         Some(list) if list.is_empty() && version == 0 => state
             .topics()
             .into_iter()
-            .map(|(name, t)| describe(&name, &t, version))
+            .map(|(name, t)| describe(ctx, &name, &t, version))
             .collect(),
         Some(list) => list
             .iter()
@@ -39,7 +39,7 @@ pub fn handle(ctx: &BrokerContext, version: i16, request: &MetadataRequest) -> M
                     None => state.topic_by_id(wanted.topic_id),
                 };
                 match found {
-                    Some((name, topic)) => describe(&name, &topic, version),
+                    Some((name, topic)) => describe(ctx, &name, &topic, version),
                     None => MetadataResponseTopic {
                         error_code: if wanted.name.is_some() {
                             ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.0
@@ -66,6 +66,7 @@ pub fn handle(ctx: &BrokerContext, version: i16, request: &MetadataRequest) -> M
         .brokers
         .read()
         .iter()
+        .filter(|b| b.up)
         .map(|b| MetadataResponseBroker {
             node_id: b.node_id,
             host: StrBytes::from_string(b.host.clone()),
@@ -83,20 +84,29 @@ pub fn handle(ctx: &BrokerContext, version: i16, request: &MetadataRequest) -> M
     }
 }
 
-fn describe(name: &str, topic: &Topic, version: i16) -> MetadataResponseTopic {
+fn describe(ctx: &BrokerContext, name: &str, topic: &Topic, version: i16) -> MetadataResponseTopic {
     let partitions = topic
         .partitions
         .iter()
         .enumerate()
-        .map(|(index, p)| MetadataResponsePartition {
-            error_code: 0,
-            partition_index: index as i32,
-            leader_id: p.leader(),
-            leader_epoch: p.leader_epoch(),
-            replica_nodes: vec![p.leader()],
-            isr_nodes: vec![p.leader()],
-            offline_replicas: vec![],
-            ..Default::default()
+        .map(|(index, p)| {
+            let leader = p.leader();
+            // One replica per partition: with its broker down, the partition has no leader.
+            let up = ctx.state.broker_is_up(leader);
+            MetadataResponsePartition {
+                error_code: if up {
+                    0
+                } else {
+                    ErrorCode::LEADER_NOT_AVAILABLE.0
+                },
+                partition_index: index as i32,
+                leader_id: if up { leader } else { -1 },
+                leader_epoch: p.leader_epoch(),
+                replica_nodes: vec![leader],
+                isr_nodes: if up { vec![leader] } else { vec![] },
+                offline_replicas: if up { vec![] } else { vec![leader] },
+                ..Default::default()
+            }
         })
         .collect();
     MetadataResponseTopic {
