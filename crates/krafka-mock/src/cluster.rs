@@ -22,6 +22,7 @@ pub struct MockClusterBuilder {
     default_partitions: i32,
     cluster_id: String,
     base_port: u16,
+    fetch_session_slots: usize,
 }
 
 impl Default for MockClusterBuilder {
@@ -33,6 +34,7 @@ impl Default for MockClusterBuilder {
             default_partitions: 1,
             cluster_id: "krafka-mock".into(),
             base_port: 0,
+            fetch_session_slots: crate::state::DEFAULT_FETCH_SESSION_SLOTS,
         }
     }
 }
@@ -63,6 +65,13 @@ impl MockClusterBuilder {
         self
     }
 
+    /// Fetch sessions each broker keeps before evicting the least recently used (Kafka's
+    /// `max.incremental.fetch.session.cache.slots`, 1000 by default; 0 disables sessions).
+    pub fn fetch_session_slots(mut self, slots: usize) -> Self {
+        self.fetch_session_slots = slots;
+        self
+    }
+
     /// Listen on fixed ports: broker `n` on `port + n - 1`. 0 (the default) picks free
     /// ephemeral ports.
     pub fn port(mut self, port: u16) -> Self {
@@ -79,6 +88,7 @@ impl MockClusterBuilder {
             self.cluster_id,
             self.auto_create_topics,
             self.default_partitions,
+            self.fetch_session_slots,
         ));
         let mut listeners = Vec::new();
         for node_id in 1..=self.brokers {
@@ -237,6 +247,17 @@ impl MockCluster {
             .flat_map(|b| krafka_protocol::records::RecordSet::new(b).records())
             .filter_map(Result::ok)
             .collect()
+    }
+
+    /// Evicts every fetch session on every broker, as a broker restart or cache pressure does;
+    /// clients must then start over with a full fetch. Returns how many were evicted.
+    pub fn evict_fetch_sessions(&self) -> usize {
+        self.state.fetch_sessions.evict_all()
+    }
+
+    /// The number of fetch sessions open on broker `node_id`.
+    pub fn fetch_sessions(&self, node_id: i32) -> usize {
+        self.state.fetch_sessions.count(node_id)
     }
 
     /// Stops accepting and closes every connection, then waits for the listeners to finish.

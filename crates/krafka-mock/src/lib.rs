@@ -17,12 +17,11 @@
 //! `handlers` holds one module per API; [`state`] and [`log`] hold topics and partition logs.
 //!
 //! Served today: ApiVersions, Metadata, CreateTopics, InitProducerId, Produce (with idempotent
-//! sequence checks), Fetch and ListOffsets. Faults
+//! sequence checks), Fetch (with KIP-227 sessions) and ListOffsets. Faults
 //! are injected per API with [`MockCluster::on`] (see [`faults`]); partitions' leaders move
 //! with [`MockCluster::move_leader`]; brokers go down and up ([`MockCluster::broker_down`]);
 //! every request is logged ([`MockCluster::requests`]).
-//! Fetch sessions, transactions and consumer groups are the next steps (see the project's
-//! issue tracker).
+//! Transactions and consumer groups are the next steps (see the project's issue tracker).
 
 pub mod cluster;
 pub mod faults;
@@ -30,6 +29,7 @@ mod handlers;
 pub mod log;
 pub mod producers;
 mod server;
+pub mod sessions;
 pub mod state;
 
 pub use cluster::{MockCluster, MockClusterBuilder};

@@ -17,6 +17,9 @@ use tokio::sync::Notify;
 
 use crate::log::PartitionLog;
 
+/// Kafka's default `max.incremental.fetch.session.cache.slots`.
+pub const DEFAULT_FETCH_SESSION_SLOTS: usize = 1000;
+
 /// A broker's identity and address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BrokerInfo {
@@ -110,11 +113,18 @@ pub struct ClusterState {
     pub hooks: crate::faults::Hooks,
     /// Producer ids and epochs (InitProducerId).
     pub producer_ids: crate::producers::ProducerIds,
+    /// KIP-227 fetch sessions, per broker.
+    pub fetch_sessions: crate::sessions::SessionCache,
 }
 
 impl ClusterState {
     /// An empty cluster.
-    pub fn new(cluster_id: String, auto_create_topics: bool, default_partitions: i32) -> Self {
+    pub fn new(
+        cluster_id: String,
+        auto_create_topics: bool,
+        default_partitions: i32,
+        fetch_session_slots: usize,
+    ) -> Self {
         Self {
             cluster_id,
             brokers: RwLock::new(Vec::new()),
@@ -126,6 +136,7 @@ impl ClusterState {
             requests: Mutex::new(Vec::new()),
             hooks: crate::faults::Hooks::default(),
             producer_ids: crate::producers::ProducerIds::default(),
+            fetch_sessions: crate::sessions::SessionCache::new(fetch_session_slots),
         }
     }
 

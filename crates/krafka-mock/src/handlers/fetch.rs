@@ -1,9 +1,9 @@
 //! Fetch, v4-17: whole record batches from each partition's log, by topic name (up to v12) or
 //! topic id (v13+), honouring `max_bytes`, `partition_max_bytes`, `min_bytes` and `max_wait`
-//! (a long poll woken when any partition grows). Not yet: fetch sessions (KIP-227), which come
-//! in a later step of this crate; until then every response carries session id 0, which tells
-//! a client to keep sending full fetches.
+//! (a long poll woken when any partition grows), with KIP-227 fetch sessions from v7 (see
+//! [`crate::sessions`] for the rules).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -13,123 +13,258 @@ use krafka_protocol::messages::fetch_response::{FetchableTopicResponse, Partitio
 use krafka_protocol::{ErrorCode, StrBytes, Uuid};
 
 use super::BrokerContext;
+use crate::sessions::{CachedPartition, SessionError, SessionPartitions};
+
+/// How this request relates to a fetch session.
+enum Mode {
+    /// No session: answer every partition of the request.
+    Sessionless,
+    /// A full fetch that opens a session once answered.
+    Opening,
+    /// An incremental fetch of this session: answer only what changed.
+    Incremental(i32),
+}
+
+/// The partitions to answer, and the unknown topic ids to report.
+struct Plan {
+    mode: Mode,
+    partitions: SessionPartitions,
+    unknown_ids: Vec<(Uuid, i32)>,
+}
 
 /// Answers a Fetch request, waiting up to `max_wait_ms` for `min_bytes` to arrive.
 pub async fn handle(ctx: &BrokerContext, version: i16, request: &FetchRequest) -> FetchResponse {
+    let mut plan = match plan(ctx, version, request) {
+        Ok(plan) => plan,
+        Err(error) => {
+            return FetchResponse {
+                error_code: error.0,
+                session_id: 0,
+                ..Default::default()
+            };
+        }
+    };
     let deadline =
         tokio::time::Instant::now() + Duration::from_millis(request.max_wait_ms.max(0) as u64);
-    loop {
+    let answer = loop {
         // Register for wake-ups before reading, so data appended in between is not missed.
         let arrived = ctx.state.data_arrived.notified();
         tokio::pin!(arrived);
         arrived.as_mut().enable();
-        let (response, bytes, errors) = collect(ctx, version, request);
-        let satisfied = bytes >= request.min_bytes.max(0) as usize || errors;
+        let answer = collect(ctx, version, request, &plan);
+        let satisfied = answer.bytes >= request.min_bytes.max(0) as usize || answer.errors;
         if satisfied || tokio::time::Instant::now() >= deadline {
-            return response;
+            break answer;
         }
         if tokio::time::timeout_at(deadline, arrived).await.is_err() {
-            return collect(ctx, version, request).0;
+            break collect(ctx, version, request, &plan);
+        }
+    };
+    // What the client has now been told becomes the session's baseline.
+    for (key, reported) in &answer.reported {
+        if let Some(cached) = plan.partitions.get_mut(key) {
+            cached.last_reported = Some(*reported);
         }
     }
+    let mut response = answer.response;
+    response.session_id = match plan.mode {
+        Mode::Sessionless => 0,
+        Mode::Opening => ctx
+            .state
+            .fetch_sessions
+            .open(ctx.node_id, plan.partitions)
+            .unwrap_or(0),
+        Mode::Incremental(id) => {
+            ctx.state.fetch_sessions.put_back(id, plan.partitions);
+            id
+        }
+    };
+    response
 }
 
-/// One pass over the requested partitions: the response, its record bytes, and whether any
-/// partition had an error (which answers at once, as Kafka does).
-fn collect(
-    ctx: &BrokerContext,
-    version: i16,
-    request: &FetchRequest,
-) -> (FetchResponse, usize, bool) {
+/// Works out the session mode and the partitions to answer (KIP-227's rules).
+fn plan(ctx: &BrokerContext, version: i16, request: &FetchRequest) -> Result<Plan, ErrorCode> {
+    let sessions = &ctx.state.fetch_sessions;
+    let (mode, mut partitions) = if version < 7 || request.session_epoch == -1 {
+        if version >= 7 && request.session_id != 0 {
+            sessions.close(ctx.node_id, request.session_id);
+        }
+        (Mode::Sessionless, SessionPartitions::new())
+    } else if request.session_epoch == 0 {
+        if request.session_id != 0 {
+            sessions.close(ctx.node_id, request.session_id);
+        }
+        (Mode::Opening, SessionPartitions::new())
+    } else {
+        let cached = sessions
+            .begin_incremental(ctx.node_id, request.session_id, request.session_epoch)
+            .map_err(|e| match e {
+                SessionError::NotFound => ErrorCode::FETCH_SESSION_ID_NOT_FOUND,
+                SessionError::InvalidEpoch => ErrorCode::INVALID_FETCH_SESSION_EPOCH,
+            })?;
+        (Mode::Incremental(request.session_id), cached)
+    };
+    let mut unknown_ids = Vec::new();
+    for topic in &request.topics {
+        let name = if version >= 13 {
+            match ctx.state.topic_by_id(topic.topic_id) {
+                Some((name, _)) => name,
+                None => {
+                    unknown_ids.extend(
+                        topic
+                            .partitions
+                            .iter()
+                            .map(|p| (topic.topic_id, p.partition)),
+                    );
+                    continue;
+                }
+            }
+        } else {
+            topic.topic.to_string()
+        };
+        for p in &topic.partitions {
+            let entry = partitions
+                .entry((name.clone(), p.partition))
+                .or_insert(CachedPartition {
+                    fetch_offset: p.fetch_offset,
+                    max_bytes: p.partition_max_bytes,
+                    last_reported: None,
+                });
+            entry.fetch_offset = p.fetch_offset;
+            entry.max_bytes = p.partition_max_bytes;
+        }
+    }
+    for forgotten in &request.forgotten_topics_data {
+        let name = if version >= 13 {
+            ctx.state
+                .topic_by_id(forgotten.topic_id)
+                .map(|(name, _)| name)
+        } else {
+            Some(forgotten.topic.to_string())
+        };
+        if let Some(name) = name {
+            for partition in &forgotten.partitions {
+                partitions.remove(&(name.clone(), *partition));
+            }
+        }
+    }
+    Ok(Plan {
+        mode,
+        partitions,
+        unknown_ids,
+    })
+}
+
+/// One pass over the planned partitions.
+struct Answer {
+    response: FetchResponse,
+    bytes: usize,
+    errors: bool,
+    reported: Vec<((String, i32), (i64, i64, i64))>,
+}
+
+fn collect(ctx: &BrokerContext, version: i16, request: &FetchRequest, plan: &Plan) -> Answer {
     let state = &ctx.state;
+    let incremental = matches!(plan.mode, Mode::Incremental(_));
     let mut budget = if request.max_bytes > 0 {
         request.max_bytes as usize
     } else {
         usize::MAX
     };
-    let mut total = 0;
-    let mut errors = false;
-    let responses = request
-        .topics
-        .iter()
-        .map(|t| {
-            let (name, topic) = if version >= 13 {
-                match state.topic_by_id(t.topic_id) {
-                    Some((name, topic)) => (StrBytes::from_string(name), Some(topic)),
-                    None => (StrBytes::new(), None),
-                }
-            } else {
-                (t.topic.clone(), state.topic(&t.topic))
-            };
-            let unknown = if version >= 13 {
-                ErrorCode::UNKNOWN_TOPIC_ID
-            } else {
-                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
-            };
-            let partitions = t
-                .partitions
-                .iter()
-                .map(|p| {
-                    let mut data = PartitionData {
-                        partition_index: p.partition,
-                        high_watermark: -1,
-                        last_stable_offset: -1,
-                        log_start_offset: -1,
-                        records: Some(Bytes::new()),
-                        ..Default::default()
-                    };
-                    let partition = topic
-                        .as_ref()
-                        .and_then(|t| t.partitions.get(p.partition as usize));
-                    let result = match partition {
-                        None => Err(unknown),
-                        Some(part) if part.leader() != ctx.node_id => {
-                            Err(ErrorCode::NOT_LEADER_OR_FOLLOWER)
-                        }
-                        Some(part) => {
-                            let log = part.log.lock();
-                            data.high_watermark = log.high_watermark();
-                            data.last_stable_offset = log.high_watermark();
-                            data.log_start_offset = log.log_start_offset();
-                            let limit = (p.partition_max_bytes.max(0) as usize).min(budget);
-                            log.read(p.fetch_offset, limit)
-                        }
-                    };
-                    match result {
-                        Ok(batches) => {
-                            let records = join(batches);
-                            budget = budget.saturating_sub(records.len());
-                            total += records.len();
-                            data.records = Some(records);
-                        }
-                        Err(error) => {
-                            errors = true;
-                            data.error_code = error.0;
-                        }
-                    }
-                    data
-                })
-                .collect();
-            FetchableTopicResponse {
-                topic: if version >= 13 { StrBytes::new() } else { name },
-                topic_id: if version >= 13 {
-                    t.topic_id
-                } else {
-                    Uuid::ZERO
-                },
-                partitions,
-                ..Default::default()
+    let (mut bytes, mut errors) = (0, false);
+    let mut reported = Vec::new();
+    let mut topics: BTreeMap<String, (Uuid, Vec<PartitionData>)> = BTreeMap::new();
+    for ((name, index), cached) in &plan.partitions {
+        let topic = state.topic(name);
+        let mut data = PartitionData {
+            partition_index: *index,
+            high_watermark: -1,
+            last_stable_offset: -1,
+            log_start_offset: -1,
+            records: Some(Bytes::new()),
+            ..Default::default()
+        };
+        let partition = topic
+            .as_ref()
+            .and_then(|t| t.partitions.get(*index as usize));
+        let result = match partition {
+            None => Err(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
+            Some(part) if part.leader() != ctx.node_id => Err(ErrorCode::NOT_LEADER_OR_FOLLOWER),
+            Some(part) => {
+                let log = part.log.lock();
+                data.high_watermark = log.high_watermark();
+                data.last_stable_offset = log.high_watermark();
+                data.log_start_offset = log.log_start_offset();
+                let limit = (cached.max_bytes.max(0) as usize).min(budget);
+                log.read(cached.fetch_offset, limit)
             }
+        };
+        match result {
+            Ok(batches) => {
+                let records = join(batches);
+                budget = budget.saturating_sub(records.len());
+                bytes += records.len();
+                data.records = Some(records);
+            }
+            Err(error) => {
+                errors = true;
+                data.error_code = error.0;
+            }
+        }
+        let offsets = (
+            data.high_watermark,
+            data.last_stable_offset,
+            data.log_start_offset,
+        );
+        let changed = data.error_code != 0
+            || data.records.as_ref().is_some_and(|r| !r.is_empty())
+            || cached.last_reported != Some(offsets);
+        if incremental && !changed {
+            continue;
+        }
+        reported.push(((name.clone(), *index), offsets));
+        let id = topic.as_ref().map_or(Uuid::ZERO, |t| t.id);
+        topics
+            .entry(name.clone())
+            .or_insert_with(|| (id, Vec::new()))
+            .1
+            .push(data);
+    }
+    let mut responses: Vec<FetchableTopicResponse> = topics
+        .into_iter()
+        .map(|(name, (id, partitions))| FetchableTopicResponse {
+            topic: if version >= 13 {
+                StrBytes::new()
+            } else {
+                StrBytes::from_string(name)
+            },
+            topic_id: if version >= 13 { id } else { Uuid::ZERO },
+            partitions,
+            ..Default::default()
         })
         .collect();
-    (
-        FetchResponse {
+    for (id, index) in &plan.unknown_ids {
+        errors = true;
+        responses.push(FetchableTopicResponse {
+            topic_id: *id,
+            partitions: vec![PartitionData {
+                partition_index: *index,
+                error_code: ErrorCode::UNKNOWN_TOPIC_ID.0,
+                high_watermark: -1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+    }
+    Answer {
+        response: FetchResponse {
             responses,
             ..Default::default()
         },
-        total,
+        bytes,
         errors,
-    )
+        reported,
+    }
 }
 
 /// One batch is served as the stored slice; several are joined (one copy), since a response
