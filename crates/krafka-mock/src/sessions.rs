@@ -98,10 +98,12 @@ impl SessionCache {
             .filter(|(_, s)| s.broker == broker)
             .map(|(id, s)| (*id, s.last_used))
             .collect();
-        if on_broker.len() >= inner.slots_per_broker {
-            if let Some((oldest, _)) = on_broker.iter().min_by_key(|(_, used)| *used) {
-                inner.sessions.remove(oldest);
-            }
+        let oldest = on_broker
+            .iter()
+            .min_by_key(|(_, used)| *used)
+            .map(|(id, _)| *id);
+        if let Some(oldest) = oldest.filter(|_| on_broker.len() >= inner.slots_per_broker) {
+            inner.sessions.remove(&oldest);
         }
         let id = inner.next_id;
         inner.next_id = if inner.next_id == i32::MAX {

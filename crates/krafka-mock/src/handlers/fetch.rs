@@ -155,12 +155,18 @@ fn plan(ctx: &BrokerContext, version: i16, request: &FetchRequest) -> Result<Pla
     })
 }
 
+/// A partition of a session, by topic name and index.
+type PartitionKey = (String, i32);
+
+/// What a client was told of a partition: high watermark, last stable offset, log start.
+type Reported = (i64, i64, i64);
+
 /// One pass over the planned partitions.
 struct Answer {
     response: FetchResponse,
     bytes: usize,
     errors: bool,
-    reported: Vec<((String, i32), (i64, i64, i64))>,
+    reported: Vec<(PartitionKey, Reported)>,
 }
 
 fn collect(ctx: &BrokerContext, version: i16, request: &FetchRequest, plan: &Plan) -> Answer {
