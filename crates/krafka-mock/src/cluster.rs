@@ -249,6 +249,21 @@ impl MockCluster {
             .collect()
     }
 
+    /// Makes `node_id` the coordinator of `group` (other brokers then answer NOT_COORDINATOR).
+    pub fn set_coordinator(&self, group: &str, node_id: i32) {
+        self.state.groups.pin(group, node_id);
+    }
+
+    /// The offset `group` committed for a partition.
+    pub fn committed(
+        &self,
+        group: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Option<crate::groups::Committed> {
+        self.state.groups.committed(group, topic, partition)
+    }
+
     /// Evicts every fetch session on every broker, as a broker restart or cache pressure does;
     /// clients must then start over with a full fetch. Returns how many were evicted.
     pub fn evict_fetch_sessions(&self) -> usize {

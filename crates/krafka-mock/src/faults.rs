@@ -248,6 +248,61 @@ pub fn error_response(request: &RequestBody, code: ErrorCode) -> Option<Response
             ..Default::default()
         }
         .into(),
+        RequestBody::FindCoordinator(r) => m::FindCoordinatorResponse {
+            error_code: e,
+            node_id: -1,
+            port: -1,
+            coordinators: r
+                .coordinator_keys
+                .iter()
+                .map(|key| m::find_coordinator_response::Coordinator {
+                    key: key.clone(),
+                    node_id: -1,
+                    port: -1,
+                    error_code: e,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::OffsetCommit(r) => m::OffsetCommitResponse {
+            topics: r
+                .topics
+                .iter()
+                .map(|t| m::offset_commit_response::OffsetCommitResponseTopic {
+                    name: t.name.clone(),
+                    partitions: t
+                        .partitions
+                        .iter()
+                        .map(
+                            |p| m::offset_commit_response::OffsetCommitResponsePartition {
+                                partition_index: p.partition_index,
+                                error_code: e,
+                                ..Default::default()
+                            },
+                        )
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::OffsetFetch(r) => m::OffsetFetchResponse {
+            error_code: e,
+            groups: r
+                .groups
+                .iter()
+                .map(|g| m::offset_fetch_response::OffsetFetchResponseGroup {
+                    group_id: g.group_id.clone(),
+                    error_code: e,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
         RequestBody::CreateTopics(r) => m::CreateTopicsResponse {
             topics: r
                 .topics

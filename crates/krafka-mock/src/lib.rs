@@ -17,14 +17,16 @@
 //! `handlers` holds one module per API; [`state`] and [`log`] hold topics and partition logs.
 //!
 //! Served today: ApiVersions, Metadata, CreateTopics, InitProducerId, Produce (with idempotent
-//! sequence checks), Fetch (with KIP-227 sessions) and ListOffsets. Faults
+//! sequence checks), Fetch (with KIP-227 sessions), ListOffsets, FindCoordinator, OffsetCommit
+//! and OffsetFetch. Faults
 //! are injected per API with [`MockCluster::on`] (see [`faults`]); partitions' leaders move
 //! with [`MockCluster::move_leader`]; brokers go down and up ([`MockCluster::broker_down`]);
 //! every request is logged ([`MockCluster::requests`]).
-//! Transactions and consumer groups are the next steps (see the project's issue tracker).
+//! Group membership and transactions are the next steps (see the project's issue tracker).
 
 pub mod cluster;
 pub mod faults;
+pub mod groups;
 mod handlers;
 pub mod log;
 pub mod producers;

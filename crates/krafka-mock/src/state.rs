@@ -115,6 +115,8 @@ pub struct ClusterState {
     pub producer_ids: crate::producers::ProducerIds,
     /// KIP-227 fetch sessions, per broker.
     pub fetch_sessions: crate::sessions::SessionCache,
+    /// Group coordinators and committed offsets.
+    pub groups: crate::groups::Groups,
 }
 
 impl ClusterState {
@@ -137,6 +139,7 @@ impl ClusterState {
             hooks: crate::faults::Hooks::default(),
             producer_ids: crate::producers::ProducerIds::default(),
             fetch_sessions: crate::sessions::SessionCache::new(fetch_session_slots),
+            groups: crate::groups::Groups::default(),
         }
     }
 

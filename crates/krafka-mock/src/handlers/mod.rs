@@ -7,9 +7,11 @@ mod api_versions;
 pub use api_versions::advertised;
 mod create_topics;
 mod fetch;
+mod find_coordinator;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
+mod offsets;
 mod produce;
 
 use std::sync::Arc;
@@ -29,6 +31,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::API_VERSIONS, 0, 4),
     (ApiKey::CREATE_TOPICS, 0, 7),
     (ApiKey::INIT_PRODUCER_ID, 0, 5),
+    (ApiKey::FIND_COORDINATOR, 0, 6),
+    (ApiKey::OFFSET_COMMIT, 2, 9),
+    (ApiKey::OFFSET_FETCH, 1, 9),
 ];
 
 /// Whether the mock serves `version` of `api_key`.
@@ -56,6 +61,9 @@ pub async fn handle(ctx: &BrokerContext, version: i16, body: RequestBody) -> Opt
         RequestBody::Produce(r) => return produce::handle(ctx, version, &r).map(Into::into),
         RequestBody::ListOffsets(r) => list_offsets::handle(ctx, version, &r).into(),
         RequestBody::InitProducerId(r) => init_producer_id::handle(ctx, &r).into(),
+        RequestBody::FindCoordinator(r) => find_coordinator::handle(ctx, version, &r).into(),
+        RequestBody::OffsetCommit(r) => offsets::commit(ctx, &r).into(),
+        RequestBody::OffsetFetch(r) => offsets::fetch(ctx, version, &r).into(),
         RequestBody::Fetch(r) => fetch::handle(ctx, version, &r).await.into(),
         // The connection task only passes supported APIs; anything else gets no answer.
         _ => return None,
