@@ -303,6 +303,51 @@ pub fn error_response(request: &RequestBody, code: ErrorCode) -> Option<Response
             ..Default::default()
         }
         .into(),
+        RequestBody::DeleteTopics(r) => m::DeleteTopicsResponse {
+            responses: r
+                .topic_names
+                .iter()
+                .cloned()
+                .map(Some)
+                .chain(r.topics.iter().map(|t| t.name.clone()))
+                .map(|name| m::delete_topics_response::DeletableTopicResult {
+                    name,
+                    error_code: e,
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::CreatePartitions(r) => m::CreatePartitionsResponse {
+            results: r
+                .topics
+                .iter()
+                .map(
+                    |t| m::create_partitions_response::CreatePartitionsTopicResult {
+                        name: t.name.clone(),
+                        error_code: e,
+                        ..Default::default()
+                    },
+                )
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::DescribeConfigs(r) => m::DescribeConfigsResponse {
+            results: r
+                .resources
+                .iter()
+                .map(|res| m::describe_configs_response::DescribeConfigsResult {
+                    error_code: e,
+                    resource_type: res.resource_type,
+                    resource_name: res.resource_name.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .into(),
         RequestBody::CreateTopics(r) => m::CreateTopicsResponse {
             topics: r
                 .topics

@@ -17,8 +17,8 @@
 //! `handlers` holds one module per API; [`state`] and [`log`] hold topics and partition logs.
 //!
 //! Served today: ApiVersions, Metadata, CreateTopics, InitProducerId, Produce (with idempotent
-//! sequence checks), Fetch (with KIP-227 sessions), ListOffsets, FindCoordinator, OffsetCommit
-//! and OffsetFetch. Faults
+//! sequence checks), Fetch (with KIP-227 sessions), ListOffsets, FindCoordinator, OffsetCommit,
+//! OffsetFetch, DeleteTopics, CreatePartitions and DescribeConfigs. Faults
 //! are injected per API with [`MockCluster::on`] (see [`faults`]); partitions' leaders move
 //! with [`MockCluster::move_leader`]; brokers go down and up ([`MockCluster::broker_down`]);
 //! every request is logged ([`MockCluster::requests`]).

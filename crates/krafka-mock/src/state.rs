@@ -90,6 +90,8 @@ pub struct Topic {
     pub id: Uuid,
     /// The partitions, by index.
     pub partitions: Vec<Arc<Partition>>,
+    /// Configs set at creation, overriding the defaults DescribeConfigs reports.
+    pub configs: BTreeMap<String, String>,
 }
 
 /// Everything the brokers of one cluster share.
@@ -197,6 +199,16 @@ impl ClusterState {
 
     /// Creates a topic with its partitions' leaders spread over the brokers round-robin.
     pub fn create_topic(&self, name: &str, partitions: i32) -> Result<Arc<Topic>, ErrorCode> {
+        self.create_topic_with(name, partitions, BTreeMap::new())
+    }
+
+    /// [`ClusterState::create_topic`] with config overrides.
+    pub fn create_topic_with(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+    ) -> Result<Arc<Topic>, ErrorCode> {
         if name.is_empty() || name.len() > 249 || !name.chars().all(valid_topic_char) {
             return Err(ErrorCode::INVALID_TOPIC_EXCEPTION);
         }
@@ -224,9 +236,60 @@ impl ClusterState {
                 Arc::new(Partition::new(leader))
             })
             .collect();
-        let topic = Arc::new(Topic { id, partitions });
+        let topic = Arc::new(Topic {
+            id,
+            partitions,
+            configs,
+        });
         topics.insert(name.to_string(), topic.clone());
         Ok(topic)
+    }
+
+    /// Deletes a topic; later requests for it see an unknown topic.
+    pub fn delete_topic(&self, name: &str) -> Result<Uuid, ErrorCode> {
+        self.topics
+            .write()
+            .remove(name)
+            .map(|t| t.id)
+            .ok_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)
+    }
+
+    /// Grows a topic to `count` partitions, new leaders continuing the round-robin.
+    pub fn add_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        validate_only: bool,
+    ) -> Result<(), ErrorCode> {
+        let brokers: Vec<i32> = self.brokers.read().iter().map(|b| b.node_id).collect();
+        let mut topics = self.topics.write();
+        let topic = topics
+            .get(name)
+            .ok_or(ErrorCode::UNKNOWN_TOPIC_OR_PARTITION)?;
+        let current = topic.partitions.len();
+        let wanted = usize::try_from(count).map_err(|_| ErrorCode::INVALID_PARTITIONS)?;
+        if wanted <= current {
+            return Err(ErrorCode::INVALID_PARTITIONS);
+        }
+        if validate_only || brokers.is_empty() {
+            return if brokers.is_empty() {
+                Err(ErrorCode::BROKER_NOT_AVAILABLE)
+            } else {
+                Ok(())
+            };
+        }
+        let mut partitions = topic.partitions.clone();
+        for p in current..wanted {
+            let leader = brokers.get(p % brokers.len()).copied().unwrap_or(-1);
+            partitions.push(Arc::new(Partition::new(leader)));
+        }
+        let grown = Topic {
+            id: topic.id,
+            partitions,
+            configs: topic.configs.clone(),
+        };
+        topics.insert(name.to_string(), Arc::new(grown));
+        Ok(())
     }
 
     /// A topic, created with the default partition count if unknown and auto-creation is on.

@@ -33,7 +33,14 @@ pub fn handle(
                     None => Ok(None),
                 }
             } else {
-                state.create_topic(&t.name, partitions).map(Some)
+                let configs = t
+                    .configs
+                    .iter()
+                    .filter_map(|c| Some((c.name.to_string(), c.value.as_ref()?.to_string())))
+                    .collect();
+                state
+                    .create_topic_with(&t.name, partitions, configs)
+                    .map(Some)
             };
             let (error, id) = match outcome {
                 Ok(topic) => (ErrorCode::NONE, topic.map(|t| t.id).unwrap_or_default()),

@@ -2,6 +2,7 @@
 //! connection task checks versions against [`SUPPORTED`] before calling in, and a handler sets
 //! only the response fields its version carries.
 
+mod admin;
 mod api_versions;
 
 pub use api_versions::advertised;
@@ -34,6 +35,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::FIND_COORDINATOR, 0, 6),
     (ApiKey::OFFSET_COMMIT, 2, 9),
     (ApiKey::OFFSET_FETCH, 1, 9),
+    (ApiKey::DELETE_TOPICS, 0, 6),
+    (ApiKey::CREATE_PARTITIONS, 0, 3),
+    (ApiKey::DESCRIBE_CONFIGS, 0, 4),
 ];
 
 /// Whether the mock serves `version` of `api_key`.
@@ -64,6 +68,9 @@ pub async fn handle(ctx: &BrokerContext, version: i16, body: RequestBody) -> Opt
         RequestBody::FindCoordinator(r) => find_coordinator::handle(ctx, version, &r).into(),
         RequestBody::OffsetCommit(r) => offsets::commit(ctx, &r).into(),
         RequestBody::OffsetFetch(r) => offsets::fetch(ctx, version, &r).into(),
+        RequestBody::DeleteTopics(r) => admin::delete_topics(ctx, version, &r).into(),
+        RequestBody::CreatePartitions(r) => admin::create_partitions(ctx, &r).into(),
+        RequestBody::DescribeConfigs(r) => admin::describe_configs(ctx, version, &r).into(),
         RequestBody::Fetch(r) => fetch::handle(ctx, version, &r).await.into(),
         // The connection task only passes supported APIs; anything else gets no answer.
         _ => return None,
