@@ -249,6 +249,18 @@ impl MockCluster {
             .collect()
     }
 
+    /// Makes broker `node_id` serve `api_key` only up to `max_version`, as an older broker
+    /// would: ApiVersions advertises the cap and a request above it closes the connection.
+    /// A cap below the API's lowest version removes the API; `None` lifts the cap.
+    pub fn restrict_versions(
+        &self,
+        node_id: i32,
+        api_key: krafka_protocol::ApiKey,
+        max_version: Option<i16>,
+    ) {
+        self.state.set_version_cap(node_id, api_key, max_version);
+    }
+
     /// Makes `node_id` the coordinator of `group` (other brokers then answer NOT_COORDINATOR).
     pub fn set_coordinator(&self, group: &str, node_id: i32) {
         self.state.groups.pin(group, node_id);

@@ -95,13 +95,13 @@ async fn respond(
     let api_key = ApiKey(codec::get_i16(&mut peek).map_err(|_| "short header")?);
     let version = codec::get_i16(&mut peek).map_err(|_| "short header")?;
     let correlation_id = codec::get_i32(&mut peek).map_err(|_| "short header")?;
-    if !handlers::supports(api_key, version) {
+    if !handlers::supports(ctx, api_key, version) {
         if api_key == ApiKey::API_VERSIONS {
             // KIP-511: answer an unknown ApiVersions version in v0 with the versions we do
             // support, so the client can retry with one of them.
             let body = ApiVersionsResponse {
                 error_code: ErrorCode::UNSUPPORTED_VERSION.0,
-                api_keys: handlers::advertised(),
+                api_keys: handlers::advertised(ctx),
                 ..Default::default()
             };
             return write_response(out, correlation_id, api_key, 0, &body.into());

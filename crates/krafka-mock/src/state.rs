@@ -119,6 +119,8 @@ pub struct ClusterState {
     pub fetch_sessions: crate::sessions::SessionCache,
     /// Group coordinators and committed offsets.
     pub groups: crate::groups::Groups,
+    /// Per-broker caps on API versions, to impersonate older brokers.
+    version_caps: RwLock<BTreeMap<(i32, i16), i16>>,
 }
 
 impl ClusterState {
@@ -142,6 +144,7 @@ impl ClusterState {
             producer_ids: crate::producers::ProducerIds::default(),
             fetch_sessions: crate::sessions::SessionCache::new(fetch_session_slots),
             groups: crate::groups::Groups::default(),
+            version_caps: RwLock::new(BTreeMap::new()),
         }
     }
 
@@ -152,6 +155,21 @@ impl ClusterState {
             .iter()
             .find(|b| b.up)
             .map_or(-1, |b| b.node_id)
+    }
+
+    /// Caps the versions of `api_key` broker `node_id` serves (below the API's minimum, the
+    /// broker stops advertising it); `None` lifts the cap.
+    pub fn set_version_cap(&self, node_id: i32, api_key: ApiKey, max: Option<i16>) {
+        let mut caps = self.version_caps.write();
+        match max {
+            Some(max) => caps.insert((node_id, api_key.0), max),
+            None => caps.remove(&(node_id, api_key.0)),
+        };
+    }
+
+    /// The cap on `api_key` for broker `node_id`, if any.
+    pub fn version_cap(&self, node_id: i32, api_key: ApiKey) -> Option<i16> {
+        self.version_caps.read().get(&(node_id, api_key.0)).copied()
     }
 
     /// Marks a broker up or down.

@@ -284,3 +284,52 @@ async fn a_broker_taken_down_refuses_connections_until_it_is_back() {
     assert_eq!(error_of(&produced), 0);
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_broker_can_impersonate_an_older_one() {
+    let cluster = MockCluster::builder()
+        .brokers(2)
+        .topic("t", 1)
+        .start()
+        .await
+        .unwrap();
+    cluster.restrict_versions(1, ApiKey::FETCH, Some(11));
+    cluster.restrict_versions(1, ApiKey::INIT_PRODUCER_ID, Some(-1));
+    let mut old = RawClient::connect(cluster.broker_addrs()[0]).await;
+    let advertised = old.call(&m::ApiVersionsRequest::default(), 3).await;
+    let fetch = advertised
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == ApiKey::FETCH.0)
+        .unwrap();
+    assert_eq!((fetch.min_version, fetch.max_version), (4, 11));
+    assert!(
+        advertised
+            .api_keys
+            .iter()
+            .all(|k| k.api_key != ApiKey::INIT_PRODUCER_ID.0),
+        "an API capped below its minimum is not advertised"
+    );
+    // Broker 2 is untouched.
+    let mut new = RawClient::connect(cluster.broker_addrs()[1]).await;
+    let current = new.call(&m::ApiVersionsRequest::default(), 3).await;
+    let fetch = current
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == ApiKey::FETCH.0)
+        .unwrap();
+    assert_eq!(fetch.max_version, 17);
+    // A request above the cap closes the connection, as an older broker cannot parse it.
+    old.send(&support::fetch("t", 0, 0, 0), 12).await;
+    assert!(closed(&mut old).await);
+    cluster.restrict_versions(1, ApiKey::FETCH, None);
+    let mut again = RawClient::connect(cluster.broker_addrs()[0]).await;
+    let lifted = again.call(&m::ApiVersionsRequest::default(), 3).await;
+    let fetch = lifted
+        .api_keys
+        .iter()
+        .find(|k| k.api_key == ApiKey::FETCH.0)
+        .unwrap();
+    assert_eq!(fetch.max_version, 17);
+    cluster.shutdown().await;
+}

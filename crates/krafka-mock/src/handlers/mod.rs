@@ -40,11 +40,20 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DESCRIBE_CONFIGS, 0, 4),
 ];
 
-/// Whether the mock serves `version` of `api_key`.
-pub fn supports(api_key: ApiKey, version: i16) -> bool {
-    SUPPORTED
-        .iter()
-        .any(|(k, min, max)| *k == api_key && (*min..=*max).contains(&version))
+/// The versions of `api_key` broker `ctx` serves: [`SUPPORTED`], narrowed by any cap a test
+/// set with `MockCluster::restrict_versions`; `None` when it does not serve the API at all.
+pub fn served_versions(ctx: &BrokerContext, api_key: ApiKey) -> Option<(i16, i16)> {
+    let (_, min, max) = SUPPORTED.iter().find(|(k, _, _)| *k == api_key)?;
+    let max = match ctx.state.version_cap(ctx.node_id, api_key) {
+        Some(cap) => cap.min(*max),
+        None => *max,
+    };
+    (max >= *min).then_some((*min, max))
+}
+
+/// Whether broker `ctx` serves `version` of `api_key`.
+pub fn supports(ctx: &BrokerContext, api_key: ApiKey, version: i16) -> bool {
+    served_versions(ctx, api_key).is_some_and(|(min, max)| (min..=max).contains(&version))
 }
 
 /// What a handler needs to know about where it runs.
@@ -59,7 +68,7 @@ pub struct BrokerContext {
 /// Handles one request; `None` means no response is sent (a Produce with acks=0).
 pub async fn handle(ctx: &BrokerContext, version: i16, body: RequestBody) -> Option<ResponseBody> {
     Some(match body {
-        RequestBody::ApiVersions(_) => api_versions::handle(version).into(),
+        RequestBody::ApiVersions(_) => api_versions::handle(ctx).into(),
         RequestBody::Metadata(r) => metadata::handle(ctx, version, &r).into(),
         RequestBody::CreateTopics(r) => create_topics::handle(ctx, version, &r).into(),
         RequestBody::Produce(r) => return produce::handle(ctx, version, &r).map(Into::into),
