@@ -261,6 +261,12 @@ impl MockCluster {
         self.state.set_version_cap(node_id, api_key, max_version);
     }
 
+    /// Throttles broker `node_id` as a broker enforcing a quota does (KIP-219): each response
+    /// carries `throttle_time_ms` and the connection is muted for that long after it. 0 lifts it.
+    pub fn throttle(&self, node_id: i32, ms: i32) {
+        self.state.set_throttle(node_id, ms);
+    }
+
     /// Makes `node_id` the coordinator of `group` (other brokers then answer NOT_COORDINATOR).
     pub fn set_coordinator(&self, group: &str, node_id: i32) {
         self.state.groups.pin(group, node_id);

@@ -364,3 +364,23 @@ pub fn error_response(request: &RequestBody, code: ErrorCode) -> Option<Response
         _ => return None,
     })
 }
+
+/// Sets a response's `throttle_time_ms` (dropped by versions without it, where it is ignorable).
+pub fn set_throttle(response: &mut ResponseBody, ms: i32) {
+    match response {
+        ResponseBody::ApiVersions(r) => r.throttle_time_ms = ms,
+        ResponseBody::Metadata(r) => r.throttle_time_ms = ms,
+        ResponseBody::CreateTopics(r) => r.throttle_time_ms = ms,
+        ResponseBody::InitProducerId(r) => r.throttle_time_ms = ms,
+        ResponseBody::Produce(r) => r.throttle_time_ms = ms,
+        ResponseBody::Fetch(r) => r.throttle_time_ms = ms,
+        ResponseBody::ListOffsets(r) => r.throttle_time_ms = ms,
+        ResponseBody::FindCoordinator(r) => r.throttle_time_ms = ms,
+        ResponseBody::OffsetCommit(r) => r.throttle_time_ms = ms,
+        ResponseBody::OffsetFetch(r) => r.throttle_time_ms = ms,
+        ResponseBody::DeleteTopics(r) => r.throttle_time_ms = ms,
+        ResponseBody::CreatePartitions(r) => r.throttle_time_ms = ms,
+        ResponseBody::DescribeConfigs(r) => r.throttle_time_ms = ms,
+        _ => {}
+    }
+}

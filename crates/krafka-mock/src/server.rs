@@ -58,8 +58,8 @@ async fn serve_connection(
                 }
             };
             output.clear();
-            match respond(&ctx, frame, &mut output).await {
-                Ok(()) => {}
+            let mute = match respond(&ctx, frame, &mut output).await {
+                Ok(Throttled(ms)) => ms,
                 Err(NO_ANSWER) => {
                     // Like a hung broker: the connection stays open and nothing more is served.
                     let _ = shutdown.changed().await;
@@ -69,9 +69,12 @@ async fn serve_connection(
                     debug!(node = ctx.node_id, reason, "closing connection");
                     return;
                 }
-            }
+            };
             if !output.is_empty() && stream.write_all(&output).await.is_err() {
                 return;
+            }
+            if mute > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(mute as u64)).await;
             }
         }
         tokio::select! {
@@ -90,7 +93,7 @@ async fn respond(
     ctx: &BrokerContext,
     frame: Bytes,
     out: &mut BytesMut,
-) -> Result<(), &'static str> {
+) -> Result<Throttled, &'static str> {
     let mut peek = frame.clone();
     let api_key = ApiKey(codec::get_i16(&mut peek).map_err(|_| "short header")?);
     let version = codec::get_i16(&mut peek).map_err(|_| "short header")?;
@@ -104,7 +107,8 @@ async fn respond(
                 api_keys: handlers::advertised(ctx),
                 ..Default::default()
             };
-            return write_response(out, correlation_id, api_key, 0, &body.into());
+            return write_response(out, correlation_id, api_key, 0, &body.into())
+                .map(|()| Throttled(0));
         }
         return Err("unsupported API or version");
     }
@@ -132,7 +136,8 @@ async fn respond(
         Control::NoAnswer => return Err(NO_ANSWER),
         Control::Error(code) => {
             return match faults::error_response(&request, code) {
-                Some(response) => write_response(out, correlation_id, api_key, version, &response),
+                Some(response) => write_response(out, correlation_id, api_key, version, &response)
+                    .map(|()| Throttled(0)),
                 None => Err("fault: no error response for this API"),
             };
         }
@@ -143,16 +148,28 @@ async fn respond(
         _ => None,
     };
     let response = handlers::handle(ctx, version, request).await;
-    match (control, response) {
+    let throttle = ctx.state.throttle(ctx.node_id);
+    let written = match (control, response) {
         (Control::ApplyThenDisconnect, _) => Err("fault: applied, then disconnect"),
         (Control::ApplyThenError(_), _) => match error_body {
             Some(body) => write_response(out, correlation_id, api_key, version, &body),
             None => Err("fault: no error response for this API"),
         },
-        (_, Some(response)) => write_response(out, correlation_id, api_key, version, &response),
+        (_, Some(mut response)) => {
+            if throttle > 0 {
+                faults::set_throttle(&mut response, throttle);
+            }
+            write_response(out, correlation_id, api_key, version, &response)
+        }
         (_, None) => Ok(()),
-    }
+    };
+    Ok(Throttled(written.map(|()| throttle)?))
 }
+
+/// A response written, and how long to mute the connection after sending it (KIP-219: a
+/// throttled broker answers at once, then serves nothing more on the connection until the
+/// throttle time has passed).
+pub struct Throttled(pub i32);
 
 /// The reason [`respond`] gives for a request that must never be answered.
 pub const NO_ANSWER: &str = "fault: never answer";

@@ -121,6 +121,8 @@ pub struct ClusterState {
     pub groups: crate::groups::Groups,
     /// Per-broker caps on API versions, to impersonate older brokers.
     version_caps: RwLock<BTreeMap<(i32, i16), i16>>,
+    /// Per-broker throttling (quota enforcement), in milliseconds.
+    throttles: RwLock<BTreeMap<i32, i32>>,
 }
 
 impl ClusterState {
@@ -145,6 +147,7 @@ impl ClusterState {
             fetch_sessions: crate::sessions::SessionCache::new(fetch_session_slots),
             groups: crate::groups::Groups::default(),
             version_caps: RwLock::new(BTreeMap::new()),
+            throttles: RwLock::new(BTreeMap::new()),
         }
     }
 
@@ -170,6 +173,21 @@ impl ClusterState {
     /// The cap on `api_key` for broker `node_id`, if any.
     pub fn version_cap(&self, node_id: i32, api_key: ApiKey) -> Option<i16> {
         self.version_caps.read().get(&(node_id, api_key.0)).copied()
+    }
+
+    /// Throttles broker `node_id` by `ms` per response (0 lifts it).
+    pub fn set_throttle(&self, node_id: i32, ms: i32) {
+        let mut throttles = self.throttles.write();
+        if ms > 0 {
+            throttles.insert(node_id, ms);
+        } else {
+            throttles.remove(&node_id);
+        }
+    }
+
+    /// The throttle of broker `node_id`, in milliseconds (0 when none).
+    pub fn throttle(&self, node_id: i32) -> i32 {
+        self.throttles.read().get(&node_id).copied().unwrap_or(0)
     }
 
     /// Marks a broker up or down.

@@ -333,3 +333,22 @@ async fn a_broker_can_impersonate_an_older_one() {
     assert_eq!(fetch.max_version, 17);
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_throttled_broker_reports_the_throttle_and_mutes_the_connection() {
+    let cluster = MockCluster::builder().start().await.unwrap();
+    cluster.throttle(1, 300);
+    let mut client = RawClient::connect(cluster.broker_addrs()[0]).await;
+    let first = client.call(&m::MetadataRequest::default(), 12).await;
+    assert_eq!(first.throttle_time_ms, 300);
+    let started = Instant::now();
+    client.call(&m::ApiVersionsRequest::default(), 3).await;
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "muted after the throttled answer"
+    );
+    cluster.throttle(1, 0);
+    let lifted = client.call(&m::MetadataRequest::default(), 12).await;
+    assert_eq!(lifted.throttle_time_ms, 0);
+    cluster.shutdown().await;
+}
