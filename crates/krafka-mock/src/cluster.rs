@@ -272,6 +272,11 @@ impl MockCluster {
         self.state.groups.pin(group, node_id);
     }
 
+    /// The member ids of `group`.
+    pub fn group_members(&self, group: &str) -> Vec<String> {
+        self.state.memberships.members(group)
+    }
+
     /// The offset `group` committed for a partition.
     pub fn committed(
         &self,

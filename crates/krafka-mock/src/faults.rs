@@ -348,6 +348,29 @@ pub fn error_response(request: &RequestBody, code: ErrorCode) -> Option<Response
             ..Default::default()
         }
         .into(),
+        RequestBody::JoinGroup(r) => m::JoinGroupResponse {
+            error_code: e,
+            generation_id: -1,
+            protocol_name: Some(Default::default()),
+            member_id: r.member_id.clone(),
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::SyncGroup(_) => m::SyncGroupResponse {
+            error_code: e,
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::Heartbeat(_) => m::HeartbeatResponse {
+            error_code: e,
+            ..Default::default()
+        }
+        .into(),
+        RequestBody::LeaveGroup(_) => m::LeaveGroupResponse {
+            error_code: e,
+            ..Default::default()
+        }
+        .into(),
         RequestBody::CreateTopics(r) => m::CreateTopicsResponse {
             topics: r
                 .topics
@@ -381,6 +404,10 @@ pub fn set_throttle(response: &mut ResponseBody, ms: i32) {
         ResponseBody::DeleteTopics(r) => r.throttle_time_ms = ms,
         ResponseBody::CreatePartitions(r) => r.throttle_time_ms = ms,
         ResponseBody::DescribeConfigs(r) => r.throttle_time_ms = ms,
+        ResponseBody::JoinGroup(r) => r.throttle_time_ms = ms,
+        ResponseBody::SyncGroup(r) => r.throttle_time_ms = ms,
+        ResponseBody::Heartbeat(r) => r.throttle_time_ms = ms,
+        ResponseBody::LeaveGroup(r) => r.throttle_time_ms = ms,
         _ => {}
     }
 }

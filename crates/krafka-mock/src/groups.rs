@@ -3,9 +3,7 @@
 //!
 //! The coordinator of a group is a stable hash of its id over the brokers that are up (Kafka
 //! uses the leader of the group's `__consumer_offsets` partition), unless a test pins it with
-//! [`crate::MockCluster::set_coordinator`]. Group membership (JoinGroup, SyncGroup, Heartbeat,
-//! LeaveGroup) is not served yet, so every group is empty: as Kafka does for an empty group,
-//! only "simple" commits (generation -1) are accepted.
+//! [`crate::MockCluster::set_coordinator`]. Membership itself is [`crate::membership`].
 
 use std::collections::HashMap;
 

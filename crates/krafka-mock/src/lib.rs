@@ -18,17 +18,19 @@
 //!
 //! Served today: ApiVersions, Metadata, CreateTopics, InitProducerId, Produce (with idempotent
 //! sequence checks), Fetch (with KIP-227 sessions), ListOffsets, FindCoordinator, OffsetCommit,
-//! OffsetFetch, DeleteTopics, CreatePartitions and DescribeConfigs. Faults
+//! OffsetFetch, the classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup),
+//! DeleteTopics, CreatePartitions and DescribeConfigs. Faults
 //! are injected per API with [`MockCluster::on`] (see [`faults`]); partitions' leaders move
 //! with [`MockCluster::move_leader`]; brokers go down and up ([`MockCluster::broker_down`]);
 //! every request is logged ([`MockCluster::requests`]).
-//! Group membership and transactions are the next steps (see the project's issue tracker).
+//! Transactions are not served (see the project's issue tracker).
 
 pub mod cluster;
 pub mod faults;
 pub mod groups;
 mod handlers;
 pub mod log;
+pub mod membership;
 pub mod producers;
 mod server;
 pub mod sessions;

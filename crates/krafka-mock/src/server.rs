@@ -113,7 +113,8 @@ async fn respond(
         return Err("unsupported API or version");
     }
     let mut body = frame;
-    decode_request_header(&mut body).map_err(|_| "bad request header")?;
+    let header = decode_request_header(&mut body).map_err(|_| "bad request header")?;
+    let client_id = header.client_id.as_deref().unwrap_or_default().to_string();
     let request = RequestBody::decode(api_key, version, &mut body).map_err(|_| "bad request")?;
     ctx.state.requests.lock().push(RequestRecord {
         broker: ctx.node_id,
@@ -147,7 +148,7 @@ async fn respond(
         Control::ApplyThenError(code) => faults::error_response(&request, code),
         _ => None,
     };
-    let response = handlers::handle(ctx, version, request).await;
+    let response = handlers::handle(ctx, version, &client_id, request).await;
     let throttle = ctx.state.throttle(ctx.node_id);
     let written = match (control, response) {
         (Control::ApplyThenDisconnect, _) => Err("fault: applied, then disconnect"),

@@ -119,6 +119,8 @@ pub struct ClusterState {
     pub fetch_sessions: crate::sessions::SessionCache,
     /// Group coordinators and committed offsets.
     pub groups: crate::groups::Groups,
+    /// Group membership (the classic protocol).
+    pub memberships: crate::membership::Memberships,
     /// Per-broker caps on API versions, to impersonate older brokers.
     version_caps: RwLock<BTreeMap<(i32, i16), i16>>,
     /// Per-broker throttling (quota enforcement), in milliseconds.
@@ -146,6 +148,7 @@ impl ClusterState {
             producer_ids: crate::producers::ProducerIds::default(),
             fetch_sessions: crate::sessions::SessionCache::new(fetch_session_slots),
             groups: crate::groups::Groups::default(),
+            memberships: crate::membership::Memberships::default(),
             version_caps: RwLock::new(BTreeMap::new()),
             throttles: RwLock::new(BTreeMap::new()),
         }

@@ -174,3 +174,166 @@ async fn simple_commits_are_stored_and_fetched_by_the_coordinator_only() {
     assert_eq!(elsewhere.error_code, ErrorCode::NOT_COORDINATOR.0);
     cluster.shutdown().await;
 }
+
+fn join_request(member_id: &str) -> m::JoinGroupRequest {
+    m::JoinGroupRequest {
+        group_id: "g".into(),
+        session_timeout_ms: 10_000,
+        rebalance_timeout_ms: 10_000,
+        member_id: StrBytes::from_string(member_id.to_string()),
+        protocol_type: "consumer".into(),
+        protocols: vec![m::join_group_request::JoinGroupRequestProtocol {
+            name: "range".into(),
+            metadata: bytes::Bytes::from_static(b"subscription"),
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// Joins group "g" as a new member (two steps, KIP-394) and returns the held join's answer.
+async fn join_new(client: &mut RawClient) -> m::JoinGroupResponse {
+    let first = client.call(&join_request(""), 9).await;
+    assert_eq!(first.error_code, ErrorCode::MEMBER_ID_REQUIRED.0);
+    assert!(!first.member_id.is_empty());
+    client.call(&join_request(&first.member_id), 9).await
+}
+
+fn sync_request(
+    member: &str,
+    generation: i32,
+    assignments: &[(&str, &'static [u8])],
+) -> m::SyncGroupRequest {
+    m::SyncGroupRequest {
+        group_id: "g".into(),
+        generation_id: generation,
+        member_id: StrBytes::from_string(member.to_string()),
+        protocol_type: Some("consumer".into()),
+        protocol_name: Some("range".into()),
+        assignments: assignments
+            .iter()
+            .map(
+                |(id, a)| m::sync_group_request::SyncGroupRequestAssignment {
+                    member_id: StrBytes::from_string(id.to_string()),
+                    assignment: bytes::Bytes::from_static(a),
+                    ..Default::default()
+                },
+            )
+            .collect(),
+        ..Default::default()
+    }
+}
+
+fn heartbeat(member: &str, generation: i32) -> m::HeartbeatRequest {
+    m::HeartbeatRequest {
+        group_id: "g".into(),
+        generation_id: generation,
+        member_id: StrBytes::from_string(member.to_string()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn two_members_join_rebalance_sync_commit_and_leave() {
+    let cluster = MockCluster::builder()
+        .brokers(2)
+        .topic("t", 2)
+        .start()
+        .await
+        .unwrap();
+    let mut any = RawClient::connect(cluster.broker_addrs()[0]).await;
+    let (_, addr) = coordinator(&mut any, "g").await;
+    let mut a = RawClient::connect(addr).await;
+
+    // A alone: generation 1, leader of itself.
+    let joined = join_new(&mut a).await;
+    assert_eq!((joined.error_code, joined.generation_id), (0, 1));
+    let a_id = joined.member_id.to_string();
+    assert_eq!(joined.leader.as_str(), a_id);
+    assert_eq!(joined.members.len(), 1);
+    assert_eq!(joined.members[0].metadata.as_ref(), b"subscription");
+    let synced = a
+        .call(&sync_request(&a_id, 1, &[(a_id.as_str(), b"all")]), 5)
+        .await;
+    assert_eq!(
+        (synced.error_code, synced.assignment.as_ref()),
+        (0, &b"all"[..])
+    );
+
+    // B joins: its join is held until A rejoins, which A learns from its heartbeat.
+    let b_task = tokio::spawn(async move {
+        let mut b = RawClient::connect(addr).await;
+        let joined = join_new(&mut b).await;
+        (b, joined)
+    });
+    let mut rebalancing = false;
+    for _ in 0..100 {
+        let hb = a.call(&heartbeat(&a_id, 1), 4).await;
+        if hb.error_code == ErrorCode::REBALANCE_IN_PROGRESS.0 {
+            rebalancing = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(rebalancing, "A is told of the rebalance");
+    let rejoined = a.call(&join_request(&a_id), 9).await;
+    let (mut b, b_joined) = b_task.await.unwrap();
+    assert_eq!((rejoined.generation_id, b_joined.generation_id), (2, 2));
+    assert_eq!(rejoined.leader.as_str(), a_id, "the leader is kept");
+    assert_eq!(rejoined.members.len(), 2, "the leader sees every member");
+    assert!(b_joined.members.is_empty(), "followers do not");
+    let b_id = b_joined.member_id.to_string();
+
+    // B's sync waits for the leader's assignments.
+    let b_sync = tokio::spawn(async move {
+        let response = b.call(&sync_request(&b_id, 2, &[]), 5).await;
+        (b, b_id, response)
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    a.call(
+        &sync_request(&a_id, 2, &[(a_id.as_str(), b"p0"), ("", b"")]),
+        5,
+    )
+    .await;
+    let (mut b, b_id, b_synced) = b_sync.await.unwrap();
+    assert_eq!(b_synced.error_code, 0);
+    let a_again = a.call(&sync_request(&a_id, 2, &[]), 5).await;
+    assert_eq!(a_again.assignment.as_ref(), b"p0");
+
+    // Commits by generation.
+    let commit_of = |member: &str, generation: i32| {
+        let mut request = commit("g", generation, "t", 0, 7);
+        request.member_id = StrBytes::from_string(member.to_string());
+        request
+    };
+    assert_eq!(commit_error(&b.call(&commit_of(&b_id, 2), 8).await), 0);
+    assert_eq!(
+        commit_error(&b.call(&commit_of(&b_id, 1), 8).await),
+        ErrorCode::ILLEGAL_GENERATION.0
+    );
+    assert_eq!(cluster.committed("g", "t", 0).unwrap().offset, 7);
+
+    // B leaves: A is told to rebalance again.
+    let left = b
+        .call(
+            &m::LeaveGroupRequest {
+                group_id: "g".into(),
+                members: vec![m::leave_group_request::MemberIdentity {
+                    member_id: StrBytes::from_string(b_id.clone()),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+            5,
+        )
+        .await;
+    assert_eq!(left.members[0].error_code, 0);
+    assert_eq!(cluster.group_members("g"), vec![a_id.clone()]);
+    assert_eq!(
+        a.call(&heartbeat(&a_id, 2), 4).await.error_code,
+        ErrorCode::REBALANCE_IN_PROGRESS.0
+    );
+    let alone = a.call(&join_request(&a_id), 9).await;
+    assert_eq!(alone.generation_id, 3);
+    cluster.shutdown().await;
+}

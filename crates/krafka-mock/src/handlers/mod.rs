@@ -9,6 +9,7 @@ pub use api_versions::advertised;
 mod create_topics;
 mod fetch;
 mod find_coordinator;
+mod groups;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
@@ -38,6 +39,10 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::DELETE_TOPICS, 0, 6),
     (ApiKey::CREATE_PARTITIONS, 0, 3),
     (ApiKey::DESCRIBE_CONFIGS, 0, 4),
+    (ApiKey::JOIN_GROUP, 0, 9),
+    (ApiKey::SYNC_GROUP, 0, 5),
+    (ApiKey::HEARTBEAT, 0, 4),
+    (ApiKey::LEAVE_GROUP, 0, 5),
 ];
 
 /// The versions of `api_key` broker `ctx` serves: [`SUPPORTED`], narrowed by any cap a test
@@ -66,7 +71,12 @@ pub struct BrokerContext {
 }
 
 /// Handles one request; `None` means no response is sent (a Produce with acks=0).
-pub async fn handle(ctx: &BrokerContext, version: i16, body: RequestBody) -> Option<ResponseBody> {
+pub async fn handle(
+    ctx: &BrokerContext,
+    version: i16,
+    client_id: &str,
+    body: RequestBody,
+) -> Option<ResponseBody> {
     Some(match body {
         RequestBody::ApiVersions(_) => api_versions::handle(ctx).into(),
         RequestBody::Metadata(r) => metadata::handle(ctx, version, &r).into(),
@@ -80,6 +90,10 @@ pub async fn handle(ctx: &BrokerContext, version: i16, body: RequestBody) -> Opt
         RequestBody::DeleteTopics(r) => admin::delete_topics(ctx, version, &r).into(),
         RequestBody::CreatePartitions(r) => admin::create_partitions(ctx, &r).into(),
         RequestBody::DescribeConfigs(r) => admin::describe_configs(ctx, version, &r).into(),
+        RequestBody::JoinGroup(r) => groups::join(ctx, version, client_id, &r).await.into(),
+        RequestBody::SyncGroup(r) => groups::sync(ctx, version, &r).await.into(),
+        RequestBody::Heartbeat(r) => groups::heartbeat(ctx, &r).into(),
+        RequestBody::LeaveGroup(r) => groups::leave(ctx, version, &r).into(),
         RequestBody::Fetch(r) => fetch::handle(ctx, version, &r).await.into(),
         // The connection task only passes supported APIs; anything else gets no answer.
         _ => return None,

@@ -1,7 +1,7 @@
 //! OffsetCommit v2-9 and OffsetFetch v1-9 (v8+ for several groups at once), answered by the
-//! group's coordinator only (NOT_COORDINATOR elsewhere). Groups have no members yet (see
-//! [`crate::groups`]), so a commit must be a simple one (generation -1), as Kafka requires of
-//! an empty group; any other is UNKNOWN_MEMBER_ID.
+//! group's coordinator only (NOT_COORDINATOR elsewhere). A commit is either simple (generation
+//! -1, for consumers outside any group) or from a current member of the group's current
+//! generation (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS otherwise).
 
 use krafka_protocol::messages::offset_commit_response::{
     OffsetCommitResponsePartition, OffsetCommitResponseTopic,
@@ -39,7 +39,13 @@ pub fn commit(ctx: &BrokerContext, request: &OffsetCommitRequest) -> OffsetCommi
     let refusal = if !is_coordinator(ctx, group) {
         Some(ErrorCode::NOT_COORDINATOR)
     } else if request.generation_id_or_member_epoch >= 0 {
-        Some(ErrorCode::UNKNOWN_MEMBER_ID)
+        // A commit from a generation must come from a current member of it.
+        ctx.state
+            .memberships
+            .with(group, |g| {
+                g.may_commit(&request.member_id, request.generation_id_or_member_epoch)
+            })
+            .err()
     } else {
         None
     };
