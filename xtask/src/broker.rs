@@ -44,7 +44,7 @@ fn state_dir(root: &Path) -> PathBuf {
     root.join("target").join("krafka-broker")
 }
 
-fn cache_dir() -> PathBuf {
+pub fn cache_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("KRAFKA_CACHE") {
         return PathBuf::from(dir);
     }

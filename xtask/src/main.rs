@@ -4,10 +4,12 @@
 //! - `test`: run every test the project has (what `.ci/run` and the README call).
 //! - `fuzz [--seconds N] [TARGET…]`: run the cargo-fuzz targets under `fuzz/`.
 //! - `broker start|stop|status [--compose]`: the real broker for tests (tansu, or Kafka).
+//! - `interop`: confluent-kafka (librdkafka) against the mock process and the real broker.
 
 mod broker;
 mod codegen;
 mod fuzz;
+mod interop;
 mod test;
 
 use std::path::PathBuf;
@@ -21,8 +23,9 @@ fn main() -> ExitCode {
         Some("test") => test::run(&root, &args[1..]),
         Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("broker") => broker::run(&root, &args[1..]),
+        Some("interop") => interop::run(&root, &args[1..]),
         _ => Err(String::from(
-            "usage: cargo xtask <codegen [--check] [--schemas DIR] | test | fuzz [--seconds N] [TARGET...] | broker start|stop|status [--compose]>",
+            "usage: cargo xtask <codegen [--check] [--schemas DIR] | test | fuzz [--seconds N] [TARGET...] | broker start|stop|status [--compose] | interop>",
         )),
     };
     match result {

@@ -3,7 +3,8 @@
 //! The whole workspace's unit, integration, benchmark-smoke and doc tests, then the suites that
 //! need a real broker: `cargo xtask broker` starts tansu (installing it into the cache on first
 //! use, about 9 minutes on 2 cores) unless `KRAFKA_BOOTSTRAP` names a cluster, and the
-//! `real_broker` targets run against it. The output of each run is passed through, and the command ends with one line
+//! `real_broker` targets run against it, and then `cargo xtask interop` (confluent-kafka against
+//! the mock process and the real broker). The output of each run is passed through, and the command ends with one line
 //! totalling every run (`N passed, M failed`), since the last run's own summary (often a crate
 //! with no doc tests) says nothing about the whole.
 
@@ -34,6 +35,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     }
     if result.is_ok() {
         result = real_broker_tests(root, &mut totals);
+    }
+    if result.is_ok() {
+        result = crate::interop::run(root, &[]);
+        // The interop script is one check per broker; count it as the runners do.
+        totals.passed += u64::from(result.is_ok()) * 2;
+        totals.failed += u64::from(result.is_err());
     }
     say(&format!(
         "xtask test: {} passed, {} failed, {} ignored",
