@@ -137,8 +137,11 @@ impl PartitionLog {
         Ok(out)
     }
 
-    /// The offset for a ListOffsets timestamp: -2 earliest, -1 latest, -3 the record with the
-    /// largest timestamp, otherwise the first batch whose records reach `timestamp`.
+    /// The offset for a ListOffsets timestamp: -2 earliest, -1 latest, -3 the largest
+    /// timestamp, otherwise the first batch whose records reach `timestamp`. Batch-level, since
+    /// records are never decoded here: -3 answers the last offset of the batch holding the
+    /// largest timestamp (what Kafka did before KAFKA-16310 made it the exact record), and a
+    /// timestamp lookup answers the start of the first batch that reaches it.
     pub fn offset_for(&self, timestamp: i64) -> (i64, i64) {
         match timestamp {
             -2 => (-1, self.log_start_offset),

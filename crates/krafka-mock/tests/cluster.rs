@@ -283,6 +283,15 @@ async fn list_offsets_earliest_latest_and_by_timestamp() {
     let offset = |r: &m::ListOffsetsResponse| r.topics[0].partitions[0].offset;
     assert_eq!(offset(&client.call(&ask(-2), 7).await), 0);
     assert_eq!(offset(&client.call(&ask(-1), 7).await), 3);
+    // Max timestamp (v7+): the first batch's second record, at +1, is the latest.
+    let latest_ts = client.call(&ask(-3), 7).await;
+    assert_eq!(
+        (
+            offset(&latest_ts),
+            latest_ts.topics[0].partitions[0].timestamp
+        ),
+        (1, 1_700_000_000_001)
+    );
     // Batches are stamped with the producer's create times; the second batch starts at +0.
     assert_eq!(offset(&client.call(&ask(1_700_000_000_001), 7).await), 0);
     cluster.shutdown().await;
