@@ -13,20 +13,8 @@ use krafka_protocol::messages::{
 };
 use krafka_protocol::{ErrorCode, StrBytes};
 
-use super::BrokerContext;
+use super::{BrokerContext, is_coordinator};
 use crate::membership::{JoinOutcome, JoinRequest};
-
-fn is_coordinator(ctx: &BrokerContext, group: &str) -> bool {
-    let up: Vec<i32> = ctx
-        .state
-        .brokers
-        .read()
-        .iter()
-        .filter(|b| b.up)
-        .map(|b| b.node_id)
-        .collect();
-    ctx.state.groups.coordinator(group, &up) == Some(ctx.node_id)
-}
 
 fn join_error(error: ErrorCode, member_id: StrBytes, version: i16) -> JoinGroupResponse {
     JoinGroupResponse {

@@ -70,6 +70,19 @@ pub struct BrokerContext {
     pub node_id: i32,
 }
 
+/// Whether broker `ctx` coordinates `group` (see [`crate::groups`]).
+pub fn is_coordinator(ctx: &BrokerContext, group: &str) -> bool {
+    let up: Vec<i32> = ctx
+        .state
+        .brokers
+        .read()
+        .iter()
+        .filter(|b| b.up)
+        .map(|b| b.node_id)
+        .collect();
+    ctx.state.groups.coordinator(group, &up) == Some(ctx.node_id)
+}
+
 /// Handles one request; `None` means no response is sent (a Produce with acks=0).
 pub async fn handle(
     ctx: &BrokerContext,

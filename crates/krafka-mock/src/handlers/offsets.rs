@@ -15,23 +15,11 @@ use krafka_protocol::messages::{
 };
 use krafka_protocol::{ErrorCode, StrBytes};
 
-use super::BrokerContext;
+use super::{BrokerContext, is_coordinator};
 use crate::groups::Committed;
 
 /// Committed offsets of one topic: (partition, committed or `None` when never committed).
 type TopicOffsets = (StrBytes, Vec<(i32, Option<Committed>)>);
-
-fn is_coordinator(ctx: &BrokerContext, group: &str) -> bool {
-    let up: Vec<i32> = ctx
-        .state
-        .brokers
-        .read()
-        .iter()
-        .filter(|b| b.up)
-        .map(|b| b.node_id)
-        .collect();
-    ctx.state.groups.coordinator(group, &up) == Some(ctx.node_id)
-}
 
 /// Answers an OffsetCommit request.
 pub fn commit(ctx: &BrokerContext, request: &OffsetCommitRequest) -> OffsetCommitResponse {
