@@ -1,0 +1,70 @@
+//! Reconnect backoff: exponential from `reconnect_backoff` to `reconnect_backoff_max`, with
+//! ±20% jitter as in Kafka's Java client, so that many clients that lost a broker together do
+//! not come back in lockstep.
+
+use std::time::Duration;
+
+/// The delays before successive reconnect attempts to one broker.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base: Duration,
+    max: Duration,
+    failures: u32,
+    seed: u64,
+}
+
+impl Backoff {
+    /// A backoff from `base` doubling to `max`; `seed` varies the jitter between instances.
+    pub fn new(base: Duration, max: Duration, seed: u64) -> Self {
+        Self {
+            base,
+            max,
+            failures: 0,
+            seed: seed | 1,
+        }
+    }
+
+    /// The delay after one more failure.
+    pub fn next_delay(&mut self) -> Duration {
+        let exponent = self.failures.min(30);
+        self.failures = self.failures.saturating_add(1);
+        let raw = self.base.saturating_mul(1u32 << exponent).min(self.max);
+        // xorshift64: cheap, and good enough to spread clients out.
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        let unit = (self.seed >> 11) as f64 / (1u64 << 53) as f64;
+        raw.mul_f64(0.8 + 0.4 * unit).min(self.max.mul_f64(1.2))
+    }
+
+    /// Back to the first delay, after a successful connection.
+    pub fn reset(&mut self) {
+        self.failures = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doubles_to_the_cap_with_bounded_jitter_and_resets() {
+        let mut b = Backoff::new(Duration::from_millis(50), Duration::from_secs(1), 7);
+        let expected = [50u64, 100, 200, 400, 800, 1000, 1000];
+        for ms in expected {
+            let d = b.next_delay().as_secs_f64() * 1000.0;
+            let ms = ms as f64;
+            assert!(d >= ms * 0.8 - 1e-6 && d <= ms * 1.2 + 1e-6, "{d} vs {ms}");
+        }
+        b.reset();
+        assert!(b.next_delay() <= Duration::from_millis(60));
+        let spread: std::collections::BTreeSet<u128> = (0..20)
+            .map(|s| {
+                Backoff::new(Duration::from_millis(50), Duration::from_secs(1), s)
+                    .next_delay()
+                    .as_micros()
+            })
+            .collect();
+        assert!(spread.len() > 10, "jitter spreads clients out");
+    }
+}

@@ -1,0 +1,291 @@
+//! `ConnectionConfig`: everything a broker connection is tuned by, with Kafka's Java client
+//! defaults, validated once when built.
+
+use std::fmt;
+use std::time::Duration;
+
+/// A setting that `ConnectionConfigBuilder::build` refused, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The field, as named on the builder.
+    pub field: &'static str,
+    /// What is wrong with its value.
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid {}: {}", self.field, self.reason)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// How connections to brokers behave. Build one with [`ConnectionConfig::builder`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionConfig {
+    /// Requests that may wait in a connection's high-priority lane (heartbeats, metadata).
+    pub high_priority_channel_capacity: usize,
+    /// Requests that may wait in a connection's normal lane (produce, fetch, …).
+    pub normal_priority_channel_capacity: usize,
+    /// Connections opened to each broker (a bundle).
+    pub connections_per_broker: usize,
+    /// Requests sent on one connection before their responses arrive (Java's
+    /// `max.in.flight.requests.per.connection`, 5).
+    pub max_in_flight_requests: usize,
+    /// How long a request may wait for its response (Java's `request.timeout.ms`, 30 s).
+    pub request_timeout: Duration,
+    /// How long a TCP connect plus the ApiVersions handshake may take (10 s).
+    pub connect_timeout: Duration,
+    /// The client id sent in every request header.
+    pub client_id: String,
+    /// Whether Nagle's algorithm is off (true: requests go out at once).
+    pub tcp_nodelay: bool,
+    /// The socket send buffer in bytes (Java's `send.buffer.bytes`, 128 KiB); `None` keeps the
+    /// operating system's default.
+    pub send_buffer_size: Option<usize>,
+    /// The socket receive buffer in bytes (Java's `receive.buffer.bytes`, 64 KiB); `None` keeps
+    /// the operating system's default.
+    pub receive_buffer_size: Option<usize>,
+    /// The largest response frame accepted (100 MiB, like the broker's own request limit).
+    pub max_response_size: usize,
+    /// The first reconnect delay (Java's `reconnect.backoff.ms`, 50 ms).
+    pub reconnect_backoff: Duration,
+    /// The largest reconnect delay (Java's `reconnect.backoff.max.ms`, 1 s).
+    pub reconnect_backoff_max: Duration,
+    /// Idle connections are closed after this long (Java's `connections.max.idle.ms`, 9 min).
+    pub idle_timeout: Duration,
+}
+
+impl ConnectionConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> ConnectionConfigBuilder {
+        ConnectionConfigBuilder {
+            config: Self::defaults(),
+        }
+    }
+
+    fn defaults() -> Self {
+        Self {
+            high_priority_channel_capacity: 64,
+            normal_priority_channel_capacity: 256,
+            connections_per_broker: 1,
+            max_in_flight_requests: 5,
+            request_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            client_id: "krafka".into(),
+            tcp_nodelay: true,
+            send_buffer_size: Some(128 * 1024),
+            receive_buffer_size: Some(64 * 1024),
+            max_response_size: krafka_protocol::frame::DEFAULT_MAX_FRAME_SIZE,
+            reconnect_backoff: Duration::from_millis(50),
+            reconnect_backoff_max: Duration::from_secs(1),
+            idle_timeout: Duration::from_secs(9 * 60),
+        }
+    }
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        Self::defaults()
+    }
+}
+
+/// Builds a [`ConnectionConfig`]; [`ConnectionConfigBuilder::build`] validates it.
+#[derive(Debug, Clone)]
+pub struct ConnectionConfigBuilder {
+    config: ConnectionConfig,
+}
+
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.config.$name = value;
+                self
+            }
+        )*
+    };
+}
+
+impl ConnectionConfigBuilder {
+    setters! {
+        /// See [`ConnectionConfig::high_priority_channel_capacity`].
+        high_priority_channel_capacity: usize,
+        /// See [`ConnectionConfig::normal_priority_channel_capacity`].
+        normal_priority_channel_capacity: usize,
+        /// See [`ConnectionConfig::connections_per_broker`].
+        connections_per_broker: usize,
+        /// See [`ConnectionConfig::max_in_flight_requests`].
+        max_in_flight_requests: usize,
+        /// See [`ConnectionConfig::request_timeout`].
+        request_timeout: Duration,
+        /// See [`ConnectionConfig::connect_timeout`].
+        connect_timeout: Duration,
+        /// See [`ConnectionConfig::tcp_nodelay`].
+        tcp_nodelay: bool,
+        /// See [`ConnectionConfig::send_buffer_size`].
+        send_buffer_size: Option<usize>,
+        /// See [`ConnectionConfig::receive_buffer_size`].
+        receive_buffer_size: Option<usize>,
+        /// See [`ConnectionConfig::max_response_size`].
+        max_response_size: usize,
+        /// See [`ConnectionConfig::reconnect_backoff`].
+        reconnect_backoff: Duration,
+        /// See [`ConnectionConfig::reconnect_backoff_max`].
+        reconnect_backoff_max: Duration,
+        /// See [`ConnectionConfig::idle_timeout`].
+        idle_timeout: Duration,
+    }
+
+    /// See [`ConnectionConfig::client_id`].
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.config.client_id = value.into();
+        self
+    }
+
+    /// Checks every setting and returns the configuration, or the first invalid field.
+    pub fn build(self) -> Result<ConnectionConfig, ConfigError> {
+        let c = self.config;
+        let fail = |field: &'static str, reason: &str| {
+            Err(ConfigError {
+                field,
+                reason: reason.to_string(),
+            })
+        };
+        let positive = [
+            (
+                "high_priority_channel_capacity",
+                c.high_priority_channel_capacity,
+            ),
+            (
+                "normal_priority_channel_capacity",
+                c.normal_priority_channel_capacity,
+            ),
+            ("connections_per_broker", c.connections_per_broker),
+            ("max_in_flight_requests", c.max_in_flight_requests),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return fail(field, "must be at least 1");
+            }
+        }
+        let durations = [
+            ("request_timeout", c.request_timeout),
+            ("connect_timeout", c.connect_timeout),
+            ("reconnect_backoff", c.reconnect_backoff),
+            ("idle_timeout", c.idle_timeout),
+        ];
+        for (field, value) in durations {
+            if value.is_zero() {
+                return fail(field, "must be longer than zero");
+            }
+        }
+        if c.reconnect_backoff_max < c.reconnect_backoff {
+            return fail(
+                "reconnect_backoff_max",
+                "must not be shorter than reconnect_backoff",
+            );
+        }
+        if c.max_response_size < 1024 {
+            return fail("max_response_size", "must be at least 1 KiB");
+        }
+        if c.send_buffer_size == Some(0) || c.receive_buffer_size == Some(0) {
+            let field = if c.send_buffer_size == Some(0) {
+                "send_buffer_size"
+            } else {
+                "receive_buffer_size"
+            };
+            return fail(field, "must be positive (use None for the system default)");
+        }
+        // Kafka limits client ids to what fits an int16-length string.
+        if c.client_id.len() > i16::MAX as usize {
+            return fail("client_id", "is longer than 32767 bytes");
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_javas() {
+        let c = ConnectionConfig::builder().build().unwrap();
+        assert_eq!(
+            (
+                c.high_priority_channel_capacity,
+                c.normal_priority_channel_capacity
+            ),
+            (64, 256)
+        );
+        assert_eq!((c.connections_per_broker, c.max_in_flight_requests), (1, 5));
+        assert_eq!(
+            (c.request_timeout, c.connect_timeout),
+            (Duration::from_secs(30), Duration::from_secs(10))
+        );
+        assert_eq!(
+            (c.reconnect_backoff, c.reconnect_backoff_max),
+            (Duration::from_millis(50), Duration::from_secs(1))
+        );
+        assert!(c.tcp_nodelay);
+        assert_eq!(c, ConnectionConfig::default());
+    }
+
+    #[test]
+    fn invalid_values_name_their_field() {
+        let err = |b: ConnectionConfigBuilder| b.build().unwrap_err().field;
+        assert_eq!(
+            err(ConnectionConfig::builder().max_in_flight_requests(0)),
+            "max_in_flight_requests"
+        );
+        assert_eq!(
+            err(ConnectionConfig::builder().connections_per_broker(0)),
+            "connections_per_broker"
+        );
+        assert_eq!(
+            err(ConnectionConfig::builder().request_timeout(Duration::ZERO)),
+            "request_timeout"
+        );
+        assert_eq!(
+            err(ConnectionConfig::builder().reconnect_backoff_max(Duration::from_millis(10))),
+            "reconnect_backoff_max"
+        );
+        assert_eq!(
+            err(ConnectionConfig::builder().send_buffer_size(Some(0))),
+            "send_buffer_size"
+        );
+        assert_eq!(
+            err(ConnectionConfig::builder().max_response_size(10)),
+            "max_response_size"
+        );
+        let message = ConnectionConfig::builder()
+            .high_priority_channel_capacity(0)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            message.to_string(),
+            "invalid high_priority_channel_capacity: must be at least 1"
+        );
+    }
+
+    #[test]
+    fn settings_are_kept() {
+        let c = ConnectionConfig::builder()
+            .client_id("svc")
+            .connections_per_broker(3)
+            .receive_buffer_size(None)
+            .build()
+            .unwrap();
+        assert_eq!(
+            (
+                c.client_id.as_str(),
+                c.connections_per_broker,
+                c.receive_buffer_size
+            ),
+            ("svc", 3, None)
+        );
+    }
+}
