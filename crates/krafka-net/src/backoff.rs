@@ -16,11 +16,16 @@ pub struct Backoff {
 impl Backoff {
     /// A backoff from `base` doubling to `max`; `seed` varies the jitter between instances.
     pub fn new(base: Duration, max: Duration, seed: u64) -> Self {
+        // splitmix64 scrambles small seeds (broker ids, counters), which xorshift alone would
+        // leave near zero for the first few steps: no jitter where it matters most.
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         Self {
             base,
             max,
             failures: 0,
-            seed: seed | 1,
+            seed: (z ^ (z >> 31)) | 1,
         }
     }
 
