@@ -258,16 +258,6 @@ impl Codecs {
     }
 }
 
-/// One `read`, retried when interrupted.
-fn read_some<R: Read>(reader: &mut R, buf: &mut [u8]) -> std::io::Result<usize> {
-    loop {
-        match reader.read(buf) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            result => return result,
-        }
-    }
-}
-
 /// How far a size an input claims for its output is believed, as a multiple of the input's
 /// length: real data rarely expands past this, and a hint beyond it only sizes the first
 /// allocation, which then grows as output actually arrives.
@@ -327,25 +317,16 @@ impl BoundedOutput {
 }
 
 /// Reads a decompressing reader to its end within `max` bytes of output (see
-/// [`BoundedOutput`]). Reads go through a small stack buffer, so the output is never zeroed.
+/// [`BoundedOutput`]), through a 16 KiB buffer so the output is never zeroed first.
 pub(crate) fn read_bounded<R: Read>(
-    mut reader: R,
+    reader: R,
     max: usize,
     size_hint: usize,
     input_len: usize,
     codec: &'static str,
 ) -> Result<Bytes, DecodeError> {
-    let mut out = BoundedOutput::new(max, size_hint, input_len);
-    let mut chunk = [0u8; 16 * 1024];
-    loop {
-        let n =
-            read_some(&mut reader, &mut chunk).map_err(|_| DecodeError::Decompression { codec })?;
-        let Some(data) = chunk.get(..n).filter(|d| !d.is_empty()) else {
-            break;
-        };
-        out.extend(data)?;
-    }
-    Ok(out.finish())
+    let buffered = std::io::BufReader::with_capacity(16 * 1024, reader);
+    read_bounded_buffered(buffered, max, size_hint, input_len, codec)
 }
 
 /// [`read_bounded`] for decoders that expose their own output buffer (`BufRead`): each decoded
