@@ -121,6 +121,11 @@ impl<W> InFlight<W> {
         }
     }
 
+    /// The oldest outstanding request.
+    pub fn oldest(&self) -> Option<&Pending<W>> {
+        self.queue.front()
+    }
+
     /// The earliest deadline of any outstanding request.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.queue.iter().map(|p| p.deadline).min()

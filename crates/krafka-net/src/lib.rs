@@ -1,17 +1,32 @@
-//! Broker connections for Krafka.
-//!
-//! This crate will own broker connections with high- and normal-priority lanes, multi-connection
-//! bundles, the connection pool and the shared cluster metadata cache; it depends only on
-//! `krafka-protocol`. Built so far, the pieces a connection task is driven by, all free of I/O:
+//! Broker connections for Krafka: priority lanes, connection bundles, the connection pool and
+//! the shared cluster metadata cache. Depends only on `krafka-protocol`.
 //!
 //! - [`config`]: [`ConnectionConfig`], validated, with the Java client's defaults;
-//! - [`inflight`]: correlation ids, in-order matching, deadlines and draining on disconnect;
-//! - [`backoff`]: reconnect delays, exponential with jitter.
+//! - [`transport`]: the byte stream (plain TCP; TLS later) and [`handshake`]: what runs on a new
+//!   connection before requests (ApiVersions; SASL later);
+//! - [`connection`]: [`BrokerConnection`], one connection driven by a writer and a reader task;
+//! - [`inflight`], [`backoff`], [`stats`]: the I/O-free parts a connection is driven by;
+//! - [`bundle`]: [`BrokerConnectionBundle`], several connections to one broker;
+//! - [`pool`]: [`ConnectionPool`], bundles by address and broker id, plus one coordination
+//!   connection per broker for group traffic;
+//! - [`metadata`]: [`ClusterMetadata`], the brokers, topics and leaders, refreshed on demand,
+//!   on age and when a request reports a stale leader.
+//!
+//! Why both priority lanes and a coordination connection: see `docs/networking.md`.
 
 pub mod backoff;
 pub mod config;
+pub mod connection;
+pub mod error;
+pub mod handshake;
 pub mod inflight;
+pub mod stats;
+pub mod transport;
 
 pub use backoff::Backoff;
 pub use config::{ConfigError, ConnectionConfig, ConnectionConfigBuilder};
+pub use connection::{BrokerConnection, RequestPriority, Response, ResponseFuture};
+pub use error::NetError;
+pub use handshake::ApiVersions;
 pub use inflight::{InFlight, Pending, UnexpectedCorrelation};
+pub use stats::{ConnectionStats, LatencyHistogram};

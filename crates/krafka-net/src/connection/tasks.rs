@@ -1,0 +1,293 @@
+//! The two tasks that drive a connection: the writer, which empties the high lane before the
+//! normal lane and hands every frame it can take to one vectored write, and the reader, which
+//! splits responses off the socket, matches them to requests and enforces deadlines.
+//!
+//! Neither holds the `io` lock across an `.await`: each awaits readiness or a lane, then does
+//! one synchronous locked step.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use bytes::{Bytes, BytesMut};
+use krafka_protocol::frame::FrameDecoder;
+use tokio::sync::mpsc;
+
+use super::request::{Outgoing, RequestPriority};
+use super::shared::Shared;
+use crate::error::NetError;
+use crate::stats::Lane;
+
+/// Requests admitted per locked step, so a deep lane cannot keep the lock for long.
+const MAX_BATCH: usize = 64;
+/// Read into at least this much free space.
+const MIN_READ_SPACE: usize = 8 * 1024;
+/// Grow the read buffer by this much when it runs low.
+const READ_CHUNK: usize = 64 * 1024;
+
+pub(crate) async fn writer(
+    shared: Arc<Shared>,
+    mut high: mpsc::Receiver<Outgoing>,
+    mut normal: mpsc::Receiver<Outgoing>,
+) {
+    let mut shutdown = shared.shutdown.subscribe();
+    let mut held: Option<Outgoing> = None;
+    // 1. Bytes left from an earlier write go first, whoever queued them.
+    while let Some((unwritten, high_room, normal_room)) = flush_pending(&shared) {
+        if unwritten {
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                ready = shared.transport.writable() => if let Err(e) = ready {
+                    shared.fail(NetError::disconnected(&shared.addr, e));
+                    break;
+                },
+            }
+            continue;
+        }
+        // 2. The next request: high lane first; normal only while under the in-flight limit.
+        let first = match held.take() {
+            Some(out) => out,
+            None => tokio::select! {
+                biased;
+                _ = shutdown.changed() => break,
+                Some(out) = high.recv(), if high_room => out,
+                Some(out) = normal.recv(), if normal_room => out,
+                _ = shared.writer_wake.notified() => continue,
+            },
+        };
+        // 3. Admit it and whatever else is already waiting, then write them all at once.
+        match admit_batch(&shared, first, &mut high, &mut normal) {
+            Step::Written => {}
+            Step::Ended => break,
+            Step::NoRoom(out) => {
+                held = Some(out);
+                tokio::select! {
+                    biased;
+                    _ = shutdown.changed() => break,
+                    _ = shared.writer_wake.notified() => {},
+                }
+            }
+        }
+    }
+    // The connection has ended: whatever is still waiting fails with its reason.
+    let error = shared.ended_error();
+    high.close();
+    normal.close();
+    for out in held
+        .into_iter()
+        .chain(std::iter::from_fn(|| high.try_recv().ok()))
+        .chain(std::iter::from_fn(|| normal.try_recv().ok()))
+    {
+        out.reply.fail(error.clone());
+    }
+}
+
+/// Writes what is waiting; returns whether bytes are still left and whether each lane may be
+/// taken from, or `None` once the connection has ended.
+fn flush_pending(shared: &Shared) -> Option<(bool, bool, bool)> {
+    let mut io = shared.io.lock();
+    if io.closed.is_some() {
+        return None;
+    }
+    let flushed = shared.flush(&mut io);
+    let high_room = io.inflight.has_room();
+    let normal_room = high_room && io.normal_in_flight < shared.config.max_in_flight_requests;
+    drop(io);
+    match flushed {
+        Ok(done) => Some((!done, high_room, normal_room)),
+        Err(e) => {
+            shared.fail(e);
+            None
+        }
+    }
+}
+
+/// What one locked admission step did.
+enum Step {
+    /// Requests were admitted and written as far as the socket allowed.
+    Written,
+    /// The first request must wait for room in flight.
+    NoRoom(Outgoing),
+    /// The connection has ended.
+    Ended,
+}
+
+/// Admits `first` and up to `MAX_BATCH` requests already waiting (high lane first), then
+/// flushes: one lock, one vectored write.
+fn admit_batch(
+    shared: &Shared,
+    first: Outgoing,
+    high: &mut mpsc::Receiver<Outgoing>,
+    normal: &mut mpsc::Receiver<Outgoing>,
+) -> Step {
+    let mut io = shared.io.lock();
+    if io.closed.is_some() {
+        drop(io);
+        first.reply.fail(shared.ended_error());
+        return Step::Ended;
+    }
+    if !shared.has_room(&io, &first) {
+        return Step::NoRoom(first);
+    }
+    let lane = match first.priority {
+        RequestPriority::High => Lane::High,
+        RequestPriority::Normal => Lane::Normal,
+    };
+    shared.admit(&mut io, first, lane);
+    let mut admitted = 1;
+    while admitted < MAX_BATCH && io.inflight.has_room() {
+        let Ok(out) = high.try_recv() else { break };
+        shared.admit(&mut io, out, Lane::High);
+        admitted += 1;
+    }
+    while admitted < MAX_BATCH
+        && io.inflight.has_room()
+        && io.normal_in_flight < shared.config.max_in_flight_requests
+    {
+        let Ok(out) = normal.try_recv() else { break };
+        shared.admit(&mut io, out, Lane::Normal);
+        admitted += 1;
+    }
+    shared.queued.fetch_sub(admitted, Ordering::AcqRel);
+    let flushed = shared.flush(&mut io);
+    drop(io);
+    match flushed {
+        Ok(_) => Step::Written,
+        Err(e) => {
+            shared.fail(e);
+            Step::Ended
+        }
+    }
+}
+
+pub(crate) async fn reader(shared: Arc<Shared>, mut buf: BytesMut) {
+    let mut shutdown = shared.shutdown.subscribe();
+    let mut decoder = FrameDecoder::new(shared.config.max_response_size);
+    loop {
+        loop {
+            match decoder.decode(&mut buf) {
+                Ok(Some(frame)) => {
+                    if let Err(e) = deliver(&shared, frame) {
+                        shared.fail(e);
+                        return;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    shared.fail(NetError::protocol(&shared.addr, e));
+                    return;
+                }
+            }
+        }
+        let deadline = {
+            let io = shared.io.lock();
+            io.inflight
+                .next_deadline()
+                .unwrap_or(io.last_activity + shared.config.idle_timeout)
+        };
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => return,
+            ready = shared.transport.readable() => {
+                if let Err(e) = ready {
+                    shared.fail(NetError::disconnected(&shared.addr, e));
+                    return;
+                }
+                if buf.capacity() - buf.len() < MIN_READ_SPACE {
+                    buf.reserve(READ_CHUNK);
+                }
+                match shared.transport.try_read(&mut buf) {
+                    Ok(0) => {
+                        shared.fail(NetError::disconnected(&shared.addr, "closed by the broker"));
+                        return;
+                    }
+                    Ok(n) => shared.stats.read(n),
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        shared.fail(NetError::disconnected(&shared.addr, e));
+                        return;
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(deadline.into()) => {
+                if let Some(error) = expired(&shared, Instant::now()) {
+                    shared.fail(error);
+                    return;
+                }
+            }
+            _ = shared.reader_wake.notified() => {}
+        }
+    }
+}
+
+/// The error that ends the connection at `now`, if a request is past its deadline or the
+/// connection has been idle too long.
+fn expired(shared: &Shared, now: Instant) -> Option<NetError> {
+    let io = shared.io.lock();
+    if io.inflight.timed_out(now) {
+        let api_key = io
+            .inflight
+            .oldest()
+            .map_or(krafka_protocol::ApiKey(-1), |p| p.api_key);
+        return Some(NetError::RequestTimeout {
+            addr: shared.addr.to_string(),
+            api_key,
+            after: shared.config.request_timeout,
+        });
+    }
+    if io.inflight.is_empty() && now >= io.last_activity + shared.config.idle_timeout {
+        tracing::debug!(addr = %shared.addr, "closing idle connection");
+        return Some(shared.closed_error());
+    }
+    None
+}
+
+/// Hands a response frame to whoever waits for it.
+fn deliver(shared: &Shared, frame: Bytes) -> Result<(), NetError> {
+    let Some(id_bytes) = frame.first_chunk::<4>() else {
+        return Err(NetError::protocol(
+            &shared.addr,
+            "response shorter than its header",
+        ));
+    };
+    let correlation_id = i32::from_be_bytes(*id_bytes);
+    let mut io = shared.io.lock();
+    let max = shared.config.max_in_flight_requests;
+    let was_full = !io.inflight.has_room();
+    let normal_was_full = io.normal_in_flight >= max;
+    let pending = match io.inflight.complete(correlation_id) {
+        Ok(pending) => pending,
+        Err(unexpected) => {
+            if let Some(pos) = io.one_way.iter().position(|&id| id == correlation_id) {
+                // A broker answered a request that expects no answer (tansu does, for acks=0).
+                io.one_way.remove(pos);
+                tracing::debug!(addr = %shared.addr, correlation_id, "dropping an answer to a one-way request");
+                return Ok(());
+            }
+            return Err(NetError::protocol(
+                &shared.addr,
+                format_args!(
+                    "response for correlation id {}, expected {:?}",
+                    unexpected.got, unexpected.expected
+                ),
+            ));
+        }
+    };
+    let mut room_freed = was_full;
+    if pending.waiter.priority == RequestPriority::Normal {
+        room_freed |= normal_was_full;
+        io.normal_in_flight = io.normal_in_flight.saturating_sub(1);
+    }
+    let in_flight = io.inflight.len();
+    io.last_activity = Instant::now();
+    drop(io);
+    if room_freed {
+        shared.writer_wake.notify_one();
+    }
+    shared.stats.set_in_flight(in_flight);
+    shared.stats.answered(pending.sent_at.elapsed());
+    let _ = pending.waiter.reply.send(Ok(frame));
+    Ok(())
+}
