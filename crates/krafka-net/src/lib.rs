@@ -15,18 +15,24 @@
 //! Why both priority lanes and a coordination connection: see `docs/networking.md`.
 
 pub mod backoff;
+pub mod bundle;
 pub mod config;
 pub mod connection;
 pub mod error;
 pub mod handshake;
 pub mod inflight;
+pub mod metadata;
+pub mod pool;
 pub mod stats;
 pub mod transport;
 
 pub use backoff::Backoff;
+pub use bundle::BrokerConnectionBundle;
 pub use config::{ConfigError, ConnectionConfig, ConnectionConfigBuilder};
 pub use connection::{BrokerConnection, RequestPriority, Response, ResponseFuture};
 pub use error::NetError;
 pub use handshake::ApiVersions;
 pub use inflight::{InFlight, Pending, UnexpectedCorrelation};
+pub use metadata::{ClusterMetadata, MetadataConfig, MetadataSnapshot, PartitionLeader};
+pub use pool::ConnectionPool;
 pub use stats::{ConnectionStats, LatencyHistogram};

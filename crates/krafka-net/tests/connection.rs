@@ -234,6 +234,9 @@ async fn the_high_lane_is_drained_before_the_normal_lane() {
     let conn = BrokerConnection::connect(&addr(&cluster), cfg)
         .await
         .unwrap();
+    // Let the writer park first, believing there is room for normal requests: the direct
+    // write below takes that room behind its back, which once kept the heartbeat waiting.
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let mv = conn.api_version(ApiKey::METADATA).unwrap();
     let hv = conn.api_version(ApiKey::HEARTBEAT).unwrap();
     // The first request occupies the only normal in-flight slot for a while, so the next

@@ -31,7 +31,11 @@ pub(crate) async fn writer(
     mut normal: mpsc::Receiver<Outgoing>,
 ) {
     let mut shutdown = shared.shutdown.subscribe();
-    let mut held: Option<Outgoing> = None;
+    // A request taken from its lane that found no room in flight after all (a direct write
+    // took the room between the check and the take). One per lane, so a normal request
+    // waiting for room never keeps a high-priority one from passing it.
+    let mut held_high: Option<Outgoing> = None;
+    let mut held_normal: Option<Outgoing> = None;
     // 1. Bytes left from an earlier write go first, whoever queued them.
     while let Some((unwritten, high_room, normal_room)) = flush_pending(&shared) {
         if unwritten {
@@ -45,37 +49,46 @@ pub(crate) async fn writer(
             }
             continue;
         }
-        // 2. The next request: high lane first; normal only while under the in-flight limit.
-        let first = match held.take() {
+        // 2. The next request: high first; normal only while under the in-flight limit.
+        let ready = if high_room && held_high.is_some() {
+            held_high.take()
+        } else if normal_room && held_high.is_none() && held_normal.is_some() {
+            held_normal.take()
+        } else {
+            None
+        };
+        let first = match ready {
             Some(out) => out,
             None => tokio::select! {
                 biased;
                 _ = shutdown.changed() => break,
-                Some(out) = high.recv(), if high_room => out,
-                Some(out) = normal.recv(), if normal_room => out,
+                Some(out) = high.recv(), if high_room && held_high.is_none() => out,
+                Some(out) = normal.recv(), if normal_room && held_normal.is_none() => out,
                 _ = shared.writer_wake.notified() => continue,
             },
         };
         // 3. Admit it and whatever else is already waiting, then write them all at once.
-        match admit_batch(&shared, first, &mut high, &mut normal) {
+        // A held request must go before anything behind it in its lane.
+        let lanes = Lanes {
+            high: (held_high.is_none()).then_some(&mut high),
+            normal: (held_normal.is_none()).then_some(&mut normal),
+        };
+        match admit_batch(&shared, first, lanes) {
             Step::Written => {}
             Step::Ended => break,
-            Step::NoRoom(out) => {
-                held = Some(out);
-                tokio::select! {
-                    biased;
-                    _ = shutdown.changed() => break,
-                    _ = shared.writer_wake.notified() => {},
-                }
-            }
+            Step::NoRoom(out) => match out.priority {
+                RequestPriority::High => held_high = Some(out),
+                RequestPriority::Normal => held_normal = Some(out),
+            },
         }
     }
     // The connection has ended: whatever is still waiting fails with its reason.
     let error = shared.ended_error();
     high.close();
     normal.close();
-    for out in held
+    for out in held_high
         .into_iter()
+        .chain(held_normal)
         .chain(std::iter::from_fn(|| high.try_recv().ok()))
         .chain(std::iter::from_fn(|| normal.try_recv().ok()))
     {
@@ -113,14 +126,15 @@ enum Step {
     Ended,
 }
 
+/// The lanes an admission step may take more requests from.
+struct Lanes<'a> {
+    high: Option<&'a mut mpsc::Receiver<Outgoing>>,
+    normal: Option<&'a mut mpsc::Receiver<Outgoing>>,
+}
+
 /// Admits `first` and up to `MAX_BATCH` requests already waiting (high lane first), then
 /// flushes: one lock, one vectored write.
-fn admit_batch(
-    shared: &Shared,
-    first: Outgoing,
-    high: &mut mpsc::Receiver<Outgoing>,
-    normal: &mut mpsc::Receiver<Outgoing>,
-) -> Step {
+fn admit_batch(shared: &Shared, first: Outgoing, lanes: Lanes<'_>) -> Step {
     let mut io = shared.io.lock();
     if io.closed.is_some() {
         drop(io);
@@ -136,18 +150,22 @@ fn admit_batch(
     };
     shared.admit(&mut io, first, lane);
     let mut admitted = 1;
-    while admitted < MAX_BATCH && io.inflight.has_room() {
-        let Ok(out) = high.try_recv() else { break };
-        shared.admit(&mut io, out, Lane::High);
-        admitted += 1;
+    if let Some(high) = lanes.high {
+        while admitted < MAX_BATCH && io.inflight.has_room() {
+            let Ok(out) = high.try_recv() else { break };
+            shared.admit(&mut io, out, Lane::High);
+            admitted += 1;
+        }
     }
-    while admitted < MAX_BATCH
-        && io.inflight.has_room()
-        && io.normal_in_flight < shared.config.max_in_flight_requests
-    {
-        let Ok(out) = normal.try_recv() else { break };
-        shared.admit(&mut io, out, Lane::Normal);
-        admitted += 1;
+    if let Some(normal) = lanes.normal {
+        while admitted < MAX_BATCH
+            && io.inflight.has_room()
+            && io.normal_in_flight < shared.config.max_in_flight_requests
+        {
+            let Ok(out) = normal.try_recv() else { break };
+            shared.admit(&mut io, out, Lane::Normal);
+            admitted += 1;
+        }
     }
     shared.queued.fetch_sub(admitted, Ordering::AcqRel);
     let flushed = shared.flush(&mut io);
