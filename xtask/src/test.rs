@@ -58,17 +58,27 @@ fn say(line: &str) {
     println!("{line}");
 }
 
+/// The crates with a `real_broker` test target, run in this order.
+const REAL_BROKER_CRATES: &[&str] = &["krafka-mock", "krafka-net"];
+
 /// Starts the real broker (or uses `KRAFKA_BOOTSTRAP`), runs the real-broker targets against
 /// it, and stops what it started.
 fn real_broker_tests(root: &Path, totals: &mut Totals) -> Result<(), String> {
     let external = std::env::var_os("KRAFKA_BOOTSTRAP").is_some();
     let bootstrap = crate::broker::start(root, false)?;
-    let result = cargo_test(
-        root,
-        &["test", "-p", "krafka-mock", "--test", "real_broker"],
-        &[("KRAFKA_BOOTSTRAP", bootstrap.as_str())],
-        totals,
-    );
+    let env = [("KRAFKA_BOOTSTRAP", bootstrap.as_str())];
+    let mut result = Ok(());
+    for krate in REAL_BROKER_CRATES {
+        result = cargo_test(
+            root,
+            &["test", "-p", krate, "--test", "real_broker"],
+            &env,
+            totals,
+        );
+        if result.is_err() {
+            break;
+        }
+    }
     if !external {
         crate::broker::stop(root, false)?;
     }

@@ -67,6 +67,10 @@ pub(crate) async fn writer(
                 _ = shared.writer_wake.notified() => continue,
             },
         };
+        // Let tasks that are about to send run first, so one write carries their requests
+        // too. A request reaches the lanes only when the connection is busy (an idle one is
+        // written to directly), so this costs a busy connection one scheduling round.
+        tokio::task::yield_now().await;
         // 3. Admit it and whatever else is already waiting, then write them all at once.
         // A held request must go before anything behind it in its lane.
         let lanes = Lanes {
