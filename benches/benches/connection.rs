@@ -25,12 +25,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use krafka_benches::payload;
+use krafka_benches::{batch_16k, fetch_request, produce_request};
 use krafka_mock::MockCluster;
 use krafka_net::{BrokerConnection, ConnectionConfig, ConnectionPool, RequestPriority};
-use krafka_protocol::compression::{Codecs, Compression};
 use krafka_protocol::messages::{self as m};
-use krafka_protocol::records::{BatchOptions, RecordBatchBuilder};
 use krafka_protocol::{ApiKey, Encode, StrBytes};
 
 /// Concurrent fetch loops saturating the data connection (more than `max_in_flight`, so the
@@ -46,17 +44,27 @@ struct Options {
     pipelined_for: Duration,
 }
 
+/// Full counts under `cargo bench`; fewer with `-- --quick`; a smoke run (a few of each, to
+/// prove it works) under `cargo test --all-targets`, which runs this binary without `--bench`.
 fn options() -> Options {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let has = |flag: &str| args.iter().any(|a| a == flag);
     let threads = std::env::var("KRAFKA_BENCH_THREADS")
         .ok()
         .and_then(|t| t.parse().ok())
         .unwrap_or(2);
+    let (heartbeats, long_poll_heartbeats, pipelined_ms) = if !has("--bench") {
+        (5, 2, 200)
+    } else if has("--quick") {
+        (100, 10, 1000)
+    } else {
+        (400, 40, 3000)
+    };
     Options {
         threads,
-        heartbeats: if quick { 100 } else { 400 },
-        long_poll_heartbeats: if quick { 10 } else { 40 },
-        pipelined_for: Duration::from_secs(if quick { 1 } else { 3 }),
+        heartbeats,
+        long_poll_heartbeats,
+        pipelined_for: Duration::from_millis(pipelined_ms),
     }
 }
 
@@ -161,56 +169,11 @@ async fn run(options: Options, addr: String) {
 
 /// Fills the partition with 8 MiB of 100-byte records in 16 KiB batches.
 async fn preload(conn: &BrokerConnection) {
-    let mut builder = RecordBatchBuilder::new(BatchOptions {
-        compression: Compression::None,
-        initial_capacity: 16 * 1024 + 512,
-        ..Default::default()
-    });
-    let value = payload(100, 1);
-    while builder.size_estimate() + 120 <= 16 * 1024 {
-        builder
-            .append(1_700_000_000_000, None, Some(&value), &[])
-            .unwrap();
-    }
-    let records = builder.finish(&Codecs::default()).unwrap();
-    let produce = m::ProduceRequest {
-        acks: 1,
-        timeout_ms: 30_000,
-        topic_data: vec![m::produce_request::TopicProduceData {
-            name: "bench".into(),
-            partition_data: vec![m::produce_request::PartitionProduceData {
-                index: 0,
-                records: Some(records),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let (records, _) = batch_16k().unwrap();
+    let produce = produce_request("bench", records);
     for _ in 0..512 {
         let response = conn.send(&produce, 9).await.unwrap();
         assert_eq!(response.responses[0].partition_responses[0].error_code, 0);
-    }
-}
-
-/// A 1 MiB fetch of `topic` from offset 0, waiting up to `max_wait_ms` for data.
-fn fetch_request(topic: &'static str, max_wait_ms: i32) -> m::FetchRequest {
-    m::FetchRequest {
-        replica_id: -1,
-        max_wait_ms,
-        min_bytes: 1,
-        max_bytes: 1 << 20,
-        topics: vec![m::fetch_request::FetchTopic {
-            topic: topic.into(),
-            partitions: vec![m::fetch_request::FetchPartition {
-                partition: 0,
-                fetch_offset: 0,
-                partition_max_bytes: 1 << 20,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
     }
 }
 

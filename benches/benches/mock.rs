@@ -13,35 +13,15 @@ use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use krafka_benches::payload;
+use krafka_benches::{batch_16k, fetch_request, produce_request};
 use krafka_mock::MockCluster;
-use krafka_protocol::compression::{Codecs, Compression};
 use krafka_protocol::header::encode_request_frame;
-use krafka_protocol::messages::{self as m, RequestHeader};
-use krafka_protocol::records::{BatchOptions, RecordBatchBuilder};
+use krafka_protocol::messages::RequestHeader;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// Requests per measured iteration, all written before the first answer is read.
 const PIPELINE: usize = 64;
-
-/// A 16 KiB batch of 100-byte records; returns it and its record count.
-fn batch() -> (Bytes, u64) {
-    let mut builder = RecordBatchBuilder::new(BatchOptions {
-        compression: Compression::None,
-        initial_capacity: 16 * 1024 + 512,
-        ..Default::default()
-    });
-    let value = payload(100, 1);
-    let mut count = 0;
-    while builder.size_estimate() + 120 <= 16 * 1024 {
-        builder
-            .append(1_700_000_000_000, None, Some(&value), &[])
-            .unwrap();
-        count += 1;
-    }
-    (builder.finish(&Codecs::default()).unwrap(), count)
-}
 
 fn frame<M: krafka_protocol::RequestMessage>(body: &M, version: i16, id: i32) -> Bytes {
     let header = RequestHeader {
@@ -76,21 +56,8 @@ fn ingest_and_serve(c: &mut Criterion) {
         .block_on(MockCluster::builder().topic("bench", 1).start())
         .unwrap();
     let addr = cluster.broker_addrs()[0];
-    let (records, per_batch) = batch();
-    let produce = m::ProduceRequest {
-        acks: 1,
-        timeout_ms: 30_000,
-        topic_data: vec![m::produce_request::TopicProduceData {
-            name: "bench".into(),
-            partition_data: vec![m::produce_request::PartitionProduceData {
-                index: 0,
-                records: Some(records.clone()),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let (records, per_batch) = batch_16k().unwrap();
+    let produce = produce_request("bench", records.clone());
     let requests: Vec<u8> = (0..PIPELINE)
         .flat_map(|i| frame(&produce, 9, i as i32).to_vec())
         .collect();
@@ -113,23 +80,7 @@ fn ingest_and_serve(c: &mut Criterion) {
     );
 
     // Serving: fetch 1 MiB at a time from a log the ingest benchmark filled.
-    let fetch = m::FetchRequest {
-        replica_id: -1,
-        max_wait_ms: 0,
-        min_bytes: 1,
-        max_bytes: 1 << 20,
-        topics: vec![m::fetch_request::FetchTopic {
-            topic: "bench".into(),
-            partitions: vec![m::fetch_request::FetchPartition {
-                partition: 0,
-                fetch_offset: 0,
-                partition_max_bytes: 1 << 20,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        ..Default::default()
-    };
+    let fetch = fetch_request("bench", 0);
     let fetches: Vec<u8> = (0..16)
         .flat_map(|i| frame(&fetch, 12, i).to_vec())
         .collect();

@@ -3,6 +3,8 @@
 //! Payloads are deterministic and text-like, so compression ratios resemble real JSON-ish
 //! records rather than random bytes (incompressible) or zeros (trivially compressible).
 
+use krafka_protocol::messages as m;
+
 /// A deterministic payload of `len` bytes that compresses about as well as typical JSON.
 pub fn payload(len: usize, seed: u64) -> Vec<u8> {
     const WORDS: &[&str] = &[
@@ -41,6 +43,63 @@ pub fn payload(len: usize, seed: u64) -> Vec<u8> {
     }
     out.truncate(len);
     out
+}
+
+/// A batch of 100-byte records of about 16 KiB, uncompressed; returns it and its record count.
+pub fn batch_16k() -> Result<(bytes::Bytes, u64), krafka_protocol::EncodeError> {
+    use krafka_protocol::compression::{Codecs, Compression};
+    use krafka_protocol::records::{BatchOptions, RecordBatchBuilder};
+    let mut builder = RecordBatchBuilder::new(BatchOptions {
+        compression: Compression::None,
+        initial_capacity: 16 * 1024 + 512,
+        ..Default::default()
+    });
+    let value = payload(100, 1);
+    let mut count = 0;
+    while builder.size_estimate() + 120 <= 16 * 1024 {
+        builder.append(1_700_000_000_000, None, Some(&value), &[])?;
+        count += 1;
+    }
+    Ok((builder.finish(&Codecs::default())?, count))
+}
+
+/// A Produce request (acks=1) of `records` to partition 0 of `topic`.
+pub fn produce_request(topic: &'static str, records: bytes::Bytes) -> m::ProduceRequest {
+    m::ProduceRequest {
+        acks: 1,
+        timeout_ms: 30_000,
+        topic_data: vec![m::produce_request::TopicProduceData {
+            name: topic.into(),
+            partition_data: vec![m::produce_request::PartitionProduceData {
+                index: 0,
+                records: Some(records),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
+}
+
+/// A 1 MiB Fetch of partition 0 of `topic` from offset 0, waiting up to `max_wait_ms`.
+pub fn fetch_request(topic: &'static str, max_wait_ms: i32) -> m::FetchRequest {
+    m::FetchRequest {
+        replica_id: -1,
+        max_wait_ms,
+        min_bytes: 1,
+        max_bytes: 1 << 20,
+        topics: vec![m::fetch_request::FetchTopic {
+            topic: topic.into(),
+            partitions: vec![m::fetch_request::FetchPartition {
+                partition: 0,
+                fetch_offset: 0,
+                partition_max_bytes: 1 << 20,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    }
 }
 
 #[cfg(test)]

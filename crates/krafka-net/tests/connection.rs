@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
 use krafka_mock::{Control, MockCluster, Times};
-use krafka_net::{BrokerConnection, ConnectionConfig, NetError, RequestPriority};
+use krafka_net::{BrokerConnection, ConnectionConfig, NetError, RequestPriority, ResponseFuture};
 use krafka_protocol::header::{decode_request_header, encode_response_frame};
 use krafka_protocol::messages::{
     ApiVersionsResponse, FetchRequest, HeartbeatRequest, MetadataRequest, MetadataResponse,
@@ -42,6 +42,17 @@ fn metadata_all() -> MetadataRequest {
         topics: None,
         ..Default::default()
     }
+}
+
+/// Puts a Metadata request (all topics) in line at `priority`.
+async fn enqueue_metadata(conn: &BrokerConnection, priority: RequestPriority) -> ResponseFuture {
+    let version = conn.api_version(ApiKey::METADATA).unwrap();
+    let request = metadata_all();
+    conn.enqueue(ApiKey::METADATA, version, priority, 0, move |b| {
+        request.encode(b, version)
+    })
+    .await
+    .unwrap()
 }
 
 fn heartbeat() -> HeartbeatRequest {
@@ -136,16 +147,8 @@ async fn a_dropped_connection_fails_every_pending_request_at_once() {
         .await
         .unwrap(),
     );
-    let mv = conn.api_version(ApiKey::METADATA).unwrap();
     for _ in 0..3 {
-        let m = metadata_all();
-        waiting.push(
-            conn.enqueue(ApiKey::METADATA, mv, RequestPriority::Normal, 0, move |b| {
-                m.encode(b, mv)
-            })
-            .await
-            .unwrap(),
-        );
+        waiting.push(enqueue_metadata(&conn, RequestPriority::Normal).await);
     }
     let mut errors = 0;
     let mut first_ok = false;
@@ -237,30 +240,16 @@ async fn the_high_lane_is_drained_before_the_normal_lane() {
     // Let the writer park first, believing there is room for normal requests: the direct
     // write below takes that room behind its back, which once kept the heartbeat waiting.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let mv = conn.api_version(ApiKey::METADATA).unwrap();
     let hv = conn.api_version(ApiKey::HEARTBEAT).unwrap();
     // The first request occupies the only normal in-flight slot for a while, so the next
     // normal requests wait in their lane; a heartbeat sent after them must overtake them.
     cluster.on(ApiKey::METADATA, Times::Once, |_| {
         Control::Delay(Duration::from_millis(300))
     });
-    let m = metadata_all();
-    let blocker = conn
-        .enqueue(ApiKey::METADATA, mv, RequestPriority::Normal, 0, |b| {
-            m.encode(b, mv)
-        })
-        .await
-        .unwrap();
+    let blocker = enqueue_metadata(&conn, RequestPriority::Normal).await;
     let mut normals = Vec::new();
     for _ in 0..3 {
-        let m = metadata_all();
-        normals.push(
-            conn.enqueue(ApiKey::METADATA, mv, RequestPriority::Normal, 0, move |b| {
-                m.encode(b, mv)
-            })
-            .await
-            .unwrap(),
-        );
+        normals.push(enqueue_metadata(&conn, RequestPriority::Normal).await);
     }
     let h = heartbeat();
     let beat = conn
@@ -308,20 +297,12 @@ async fn queued_requests_are_coalesced_into_few_writes() {
     let conn = BrokerConnection::connect(&addr(&cluster), cfg)
         .await
         .unwrap();
-    let mv = conn.api_version(ApiKey::METADATA).unwrap();
     cluster.on(ApiKey::METADATA, Times::Once, |_| {
         Control::Delay(Duration::from_millis(100))
     });
     let mut waiting = Vec::new();
     for _ in 0..50 {
-        let m = metadata_all();
-        waiting.push(
-            conn.enqueue(ApiKey::METADATA, mv, RequestPriority::Normal, 0, move |b| {
-                m.encode(b, mv)
-            })
-            .await
-            .unwrap(),
-        );
+        waiting.push(enqueue_metadata(&conn, RequestPriority::Normal).await);
     }
     for w in waiting {
         let r: MetadataResponse = w.await.unwrap().decode().unwrap();
