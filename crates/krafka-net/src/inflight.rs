@@ -13,7 +13,7 @@
 //! fires, and [`InFlight::drain`] when the connection ends.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use krafka_protocol::ApiKey;
 
@@ -90,7 +90,7 @@ impl<W> InFlight<W> {
         api_key: ApiKey,
         version: i16,
         now: Instant,
-        timeout: std::time::Duration,
+        timeout: Duration,
         waiter: W,
     ) -> i32 {
         let correlation_id = self.next_correlation_id();
@@ -99,7 +99,10 @@ impl<W> InFlight<W> {
             api_key,
             version,
             sent_at: now,
-            deadline: now + timeout,
+            // A year at most: a huge configured timeout must not overflow `Instant`.
+            deadline: now
+                .checked_add(timeout.min(Duration::from_secs(365 * 24 * 3600)))
+                .unwrap_or(now),
             waiter,
         });
         correlation_id
@@ -146,7 +149,6 @@ impl<W> InFlight<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
     const T: Duration = Duration::from_secs(30);
 
@@ -187,6 +189,16 @@ mod tests {
         assert!(f.timed_out(t0 + Duration::from_secs(3)));
         assert_eq!(f.drain().len(), 2);
         assert!(f.is_empty() && f.next_deadline().is_none());
+    }
+
+    #[test]
+    fn a_huge_timeout_does_not_overflow() {
+        let now = Instant::now();
+        let mut f = InFlight::new(1);
+        f.register(ApiKey::FETCH, 12, now, Duration::MAX, ());
+        let deadline = f.next_deadline().unwrap();
+        assert!(deadline > now + Duration::from_secs(364 * 24 * 3600));
+        assert!(!f.timed_out(now + Duration::from_secs(3600)));
     }
 
     #[test]

@@ -90,12 +90,15 @@ pub(crate) async fn writer(
     let error = shared.ended_error();
     high.close();
     normal.close();
-    for out in held_high
-        .into_iter()
-        .chain(held_normal)
-        .chain(std::iter::from_fn(|| high.try_recv().ok()))
-        .chain(std::iter::from_fn(|| normal.try_recv().ok()))
-    {
+    for out in held_high.into_iter().chain(held_normal) {
+        out.reply.fail(error.clone());
+    }
+    // `recv` (not `try_recv`) until `None`: a caller may hold a lane permit reserved before the
+    // close and send with it afterwards; `None` comes only once every permit is used or gone.
+    while let Some(out) = high.recv().await {
+        out.reply.fail(error.clone());
+    }
+    while let Some(out) = normal.recv().await {
         out.reply.fail(error.clone());
     }
 }
@@ -206,7 +209,7 @@ pub(crate) async fn reader(shared: Arc<Shared>, mut buf: BytesMut) {
             let io = shared.io.lock();
             io.inflight
                 .next_deadline()
-                .unwrap_or(io.last_activity + shared.config.idle_timeout)
+                .unwrap_or(later(io.last_activity, shared.config.idle_timeout))
         };
         tokio::select! {
             biased;
@@ -244,6 +247,12 @@ pub(crate) async fn reader(shared: Arc<Shared>, mut buf: BytesMut) {
     }
 }
 
+/// `at + after`, saturating at a year away instead of overflowing on huge timeouts.
+pub(crate) fn later(at: Instant, after: std::time::Duration) -> Instant {
+    let year = std::time::Duration::from_secs(365 * 24 * 3600);
+    at.checked_add(after.min(year)).unwrap_or(at)
+}
+
 /// The error that ends the connection at `now`, if a request is past its deadline or the
 /// connection has been idle too long.
 fn expired(shared: &Shared, now: Instant) -> Option<NetError> {
@@ -259,7 +268,7 @@ fn expired(shared: &Shared, now: Instant) -> Option<NetError> {
             after: shared.config.request_timeout,
         });
     }
-    if io.inflight.is_empty() && now >= io.last_activity + shared.config.idle_timeout {
+    if io.inflight.is_empty() && now >= later(io.last_activity, shared.config.idle_timeout) {
         tracing::debug!(addr = %shared.addr, "closing idle connection");
         return Some(shared.closed_error());
     }

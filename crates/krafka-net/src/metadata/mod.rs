@@ -123,6 +123,9 @@ impl std::fmt::Debug for ClusterMetadata {
     }
 }
 
+/// The least time between two refresh attempts whatever `refresh_backoff` says.
+const MIN_REFRESH_SPACING: Duration = Duration::from_millis(10);
+
 /// Errors that mean the client's picture of partition leadership is out of date.
 const STALE_METADATA: &[ErrorCode] = &[
     ErrorCode::NOT_LEADER_OR_FOLLOWER,
@@ -254,7 +257,7 @@ async fn refresher(inner: Arc<Inner>) {
     let mut last_attempt: Option<Instant> = None;
     loop {
         let fetched_at = inner.snapshot.read().fetched_at;
-        let expires = fetched_at + inner.config.max_age;
+        let expires = crate::connection::later(fetched_at, inner.config.max_age);
         tokio::select! {
             biased;
             _ = stop.changed() => return,
@@ -262,7 +265,8 @@ async fn refresher(inner: Arc<Inner>) {
             _ = tokio::time::sleep_until(expires.into()) => {}
         }
         if let Some(last) = last_attempt {
-            let earliest = last + inner.config.refresh_backoff;
+            // A floor, so a zero backoff with every broker down cannot spin.
+            let earliest = last + inner.config.refresh_backoff.max(MIN_REFRESH_SPACING);
             tokio::select! {
                 biased;
                 _ = stop.changed() => return,
