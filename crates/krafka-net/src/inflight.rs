@@ -17,6 +17,15 @@ use std::time::{Duration, Instant};
 
 use krafka_protocol::ApiKey;
 
+/// The longest wait any deadline is given: a huge configured timeout (`Duration::MAX`) must
+/// not overflow `Instant`.
+const MAX_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// `at + after`, with `after` capped at a year so that the sum cannot overflow.
+pub(crate) fn deadline_after(at: Instant, after: Duration) -> Instant {
+    at.checked_add(after.min(MAX_WAIT)).unwrap_or(at)
+}
+
 /// One outstanding request.
 #[derive(Debug)]
 pub struct Pending<W> {
@@ -99,10 +108,7 @@ impl<W> InFlight<W> {
             api_key,
             version,
             sent_at: now,
-            // A year at most: a huge configured timeout must not overflow `Instant`.
-            deadline: now
-                .checked_add(timeout.min(Duration::from_secs(365 * 24 * 3600)))
-                .unwrap_or(now),
+            deadline: deadline_after(now, timeout),
             waiter,
         });
         correlation_id

@@ -36,7 +36,6 @@ use parking_lot::Mutex;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 pub use request::{RequestPriority, Response, ResponseFuture};
-pub(crate) use tasks::later;
 
 use crate::config::ConnectionConfig;
 use crate::error::NetError;

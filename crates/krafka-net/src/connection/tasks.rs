@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use super::request::{Outgoing, RequestPriority};
 use super::shared::Shared;
 use crate::error::NetError;
+use crate::inflight::deadline_after;
 use crate::stats::Lane;
 
 /// Requests admitted per locked step, so a deep lane cannot keep the lock for long.
@@ -209,7 +210,7 @@ pub(crate) async fn reader(shared: Arc<Shared>, mut buf: BytesMut) {
             let io = shared.io.lock();
             io.inflight
                 .next_deadline()
-                .unwrap_or(later(io.last_activity, shared.config.idle_timeout))
+                .unwrap_or(deadline_after(io.last_activity, shared.config.idle_timeout))
         };
         tokio::select! {
             biased;
@@ -247,12 +248,6 @@ pub(crate) async fn reader(shared: Arc<Shared>, mut buf: BytesMut) {
     }
 }
 
-/// `at + after`, saturating at a year away instead of overflowing on huge timeouts.
-pub(crate) fn later(at: Instant, after: std::time::Duration) -> Instant {
-    let year = std::time::Duration::from_secs(365 * 24 * 3600);
-    at.checked_add(after.min(year)).unwrap_or(at)
-}
-
 /// The error that ends the connection at `now`, if a request is past its deadline or the
 /// connection has been idle too long.
 fn expired(shared: &Shared, now: Instant) -> Option<NetError> {
@@ -268,7 +263,8 @@ fn expired(shared: &Shared, now: Instant) -> Option<NetError> {
             after: shared.config.request_timeout,
         });
     }
-    if io.inflight.is_empty() && now >= later(io.last_activity, shared.config.idle_timeout) {
+    if io.inflight.is_empty() && now >= deadline_after(io.last_activity, shared.config.idle_timeout)
+    {
         tracing::debug!(addr = %shared.addr, "closing idle connection");
         return Some(shared.closed_error());
     }

@@ -257,7 +257,7 @@ async fn refresher(inner: Arc<Inner>) {
     let mut last_attempt: Option<Instant> = None;
     loop {
         let fetched_at = inner.snapshot.read().fetched_at;
-        let expires = crate::connection::later(fetched_at, inner.config.max_age);
+        let expires = crate::inflight::deadline_after(fetched_at, inner.config.max_age);
         tokio::select! {
             biased;
             _ = stop.changed() => return,
