@@ -419,3 +419,22 @@ pub fn set_log_append_time(batch: &mut [u8], timestamp: i64) -> Result<(), Decod
     put_at(batch, CRC_AT, &crc.to_be_bytes());
     Ok(())
 }
+
+/// Stamps an encoded v2 batch with an idempotent producer's id, epoch and first sequence, and
+/// recomputes the CRC (which covers them). A producer seals (and compresses) a batch when it is
+/// full, but learns its sequence only when the batch is drained for sending, and must restamp
+/// it after an epoch bump; this patches 14 header bytes instead of rebuilding the batch.
+pub fn set_producer_state(
+    batch: &mut [u8],
+    producer_id: i64,
+    producer_epoch: i16,
+    base_sequence: i32,
+) -> Result<(), DecodeError> {
+    let end = check_editable(batch)?;
+    put_at(batch, PRODUCER_ID_AT, &producer_id.to_be_bytes());
+    put_at(batch, PRODUCER_EPOCH_AT, &producer_epoch.to_be_bytes());
+    put_at(batch, BASE_SEQUENCE_AT, &base_sequence.to_be_bytes());
+    let crc = crc32c::crc32c(batch.get(ATTRIBUTES_AT..end).unwrap_or_default());
+    put_at(batch, CRC_AT, &crc.to_be_bytes());
+    Ok(())
+}

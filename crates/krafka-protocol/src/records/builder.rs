@@ -275,6 +275,12 @@ impl RecordBatchBuilder {
     /// Seals the batch: compresses the records section if the options ask for it, fills in the
     /// header and computes the CRC.
     pub fn finish(self, codecs: &Codecs) -> Result<Bytes, EncodeError> {
+        self.finish_mut(codecs).map(BytesMut::freeze)
+    }
+
+    /// Like [`finish`](Self::finish), but leaves the batch writable, so that a producer can
+    /// stamp its sequence into it later with [`set_producer_state`](super::set_producer_state).
+    pub fn finish_mut(self, codecs: &Codecs) -> Result<BytesMut, EncodeError> {
         if self.count == 0 {
             return Err(EncodeError::InvalidRecord {
                 what: "a record batch needs at least one record",
@@ -333,6 +339,6 @@ impl RecordBatchBuilder {
         put(RECORD_COUNT_AT, &self.count.to_be_bytes());
         let crc = crc32c::crc32c(&buf[ATTRIBUTES_AT..]);
         buf[CRC_AT..CRC_AT + 4].copy_from_slice(&crc.to_be_bytes());
-        Ok(buf.freeze())
+        Ok(buf)
     }
 }

@@ -25,7 +25,7 @@ mod tests;
 
 pub use batch::{
     RECORD_BATCH_OVERHEAD, RecordBatch, V2Records, set_base_offset, set_log_append_time,
-    set_partition_leader_epoch,
+    set_partition_leader_epoch, set_producer_state,
 };
 pub use builder::{BatchOptions, RecordBatchBuilder};
 pub use control::{ControlRecordKey, ControlRecordType, EndTransactionMarker};

@@ -720,3 +720,31 @@ fn records_built_from_parts_keep_them() {
     assert_eq!((neither.key(), neither.value()), (None, None));
     assert_ne!(both, key_only);
 }
+
+#[test]
+fn producer_state_is_stamped_after_sealing_with_a_valid_crc() {
+    for compression in [Compression::None, Compression::Zstd] {
+        let inputs = sample_inputs();
+        let options = BatchOptions {
+            compression,
+            ..BatchOptions::default()
+        };
+        let mut sealed = BytesMut::from(build(&inputs, options).as_ref());
+        set_producer_state(&mut sealed, 77, 3, 1_000).unwrap();
+        let decoded = decode_all(sealed.freeze(), DecodeOptions::default()).unwrap();
+        let (batch, records) = &decoded[0];
+        let Batch::V2(batch) = batch else {
+            panic!("expected a v2 batch")
+        };
+        batch.verify_crc().unwrap();
+        assert_eq!(
+            (batch.producer_id(), batch.producer_epoch()),
+            (77, 3),
+            "{compression:?}"
+        );
+        assert_eq!(batch.base_sequence(), 1_000);
+        check_records(records, &inputs, 0);
+    }
+    let mut short = [0u8; 20];
+    assert!(set_producer_state(&mut short, 1, 1, 1).is_err());
+}

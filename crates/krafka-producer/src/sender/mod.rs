@@ -1,0 +1,603 @@
+//! The sender: one task that owns every sealed batch from the moment the accumulator hands it
+//! over until its records resolve. It seals batches whose linger expired, groups ready batches
+//! by leader into one Produce request per broker, keeps at most
+//! `max_in_flight_requests_per_connection` requests in flight per broker, and decides what
+//! each answer means (see [`outcome`]).
+//!
+//! It wakes only on events (a sealed batch, a response, a flush) and on the earliest of its
+//! deadlines (linger, retry backoff, delivery timeout); it never polls.
+//!
+//! Ordering: a partition's batches are drained in the order they were sealed, at most one per
+//! request, and at most five in flight. When one fails and must be retried, the partition is
+//! held until everything it has in flight has come back, and then resent from the oldest, so
+//! the broker always sees a partition's sequences in order.
+
+pub(crate) mod broker;
+pub(crate) mod idempotence;
+mod outcome;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use krafka_net::{Backoff, ClusterMetadata};
+use krafka_protocol::messages::ProduceRequest;
+use krafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::oneshot;
+
+use crate::accumulator::{Accumulator, PartitionQueue};
+use crate::batch::{ProducerBatch, Stamp, TopicPartition};
+use crate::config::{MAX_IDEMPOTENT_IN_FLIGHT, ProducerConfig};
+use crate::delivery::Outcome;
+use crate::error::{ProduceError, Written};
+use crate::metrics::ProducerMetrics;
+use broker::{JobResult, ProduceJob};
+use idempotence::{Identity, InitError};
+
+/// What wakes the sender.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A batch was sealed by the accumulator.
+    Sealed(ProducerBatch),
+    /// A batch was opened; seal it at `deadline` unless it fills first.
+    Linger {
+        queue: Arc<PartitionQueue>,
+        batch_id: u64,
+        deadline: Instant,
+    },
+    /// Resolve `done` once every batch sealed before this event has resolved.
+    Flush(oneshot::Sender<()>),
+    /// A request's result.
+    Response {
+        request_id: u64,
+        result: JobResult,
+        latency: Duration,
+    },
+    /// InitProducerId answered.
+    ProducerId(Result<(i64, i16), InitError>),
+    /// A metadata refresh the sender asked for finished.
+    MetadataRefreshed,
+    /// Stop once everything sealed has resolved; then resolve `done` (if any).
+    Close(Option<oneshot::Sender<()>>),
+}
+
+/// The sender's view of one partition.
+#[derive(Debug)]
+struct PartitionState {
+    tp: Arc<TopicPartition>,
+    /// Batches waiting to be sent, oldest first; retries go back in drain order.
+    queue: VecDeque<ProducerBatch>,
+    /// Batches of this partition in requests now.
+    in_flight: usize,
+    /// A batch failed: send nothing until `in_flight` is 0, then resend from the oldest.
+    hold: bool,
+    /// The next sequence to stamp (idempotence).
+    next_sequence: i32,
+    next_drain_order: u64,
+    /// The drain order of the newest batch resolved, to tell an out-of-order answer explained
+    /// by an earlier failure from one that means the broker lost our state.
+    resolved_order: Option<u64>,
+    /// Consecutive failed attempts, for the retry backoff.
+    backoff: Backoff,
+}
+
+/// A request waiting for its answer.
+#[derive(Debug)]
+struct InFlightRequest {
+    broker: i32,
+    batches: Vec<(usize, ProducerBatch)>,
+}
+
+/// A broker's lane and how many of our requests it has.
+#[derive(Debug)]
+struct BrokerLane {
+    jobs: UnboundedSender<ProduceJob>,
+    in_flight: usize,
+}
+
+pub(crate) struct Sender {
+    config: Arc<ProducerConfig>,
+    metadata: ClusterMetadata,
+    accumulator: Arc<Accumulator>,
+    metrics: Arc<ProducerMetrics>,
+    events_tx: UnboundedSender<Event>,
+    partitions: Vec<PartitionState>,
+    index: HashMap<(Arc<str>, i32), usize>,
+    brokers: HashMap<i32, BrokerLane>,
+    requests: HashMap<u64, InFlightRequest>,
+    next_request: u64,
+    linger: VecDeque<(Instant, Arc<PartitionQueue>, u64)>,
+    identity: Option<Identity>,
+    /// Sealed batches not yet resolved, by arrival number (split halves share one).
+    unresolved: BTreeMap<u64, u32>,
+    arrivals: u64,
+    flushes: Vec<(u64, oneshot::Sender<()>)>,
+    closing: Vec<oneshot::Sender<()>>,
+    close_requested: bool,
+    fatal: Option<ProduceError>,
+    refresh_pending: bool,
+    seen_generation: u64,
+    drain_start: usize,
+}
+
+impl Sender {
+    pub(crate) fn new(
+        config: Arc<ProducerConfig>,
+        metadata: ClusterMetadata,
+        accumulator: Arc<Accumulator>,
+        metrics: Arc<ProducerMetrics>,
+        events_tx: UnboundedSender<Event>,
+    ) -> Self {
+        let identity = config.idempotence.then(|| {
+            Identity::new(Backoff::new(
+                config.retry_backoff,
+                config.retry_backoff_max,
+                std::process::id().into(),
+            ))
+        });
+        Self {
+            config,
+            metadata,
+            accumulator,
+            metrics,
+            events_tx,
+            partitions: Vec::new(),
+            index: HashMap::new(),
+            brokers: HashMap::new(),
+            requests: HashMap::new(),
+            next_request: 1,
+            linger: VecDeque::new(),
+            identity,
+            unresolved: BTreeMap::new(),
+            arrivals: 0,
+            flushes: Vec::new(),
+            closing: Vec::new(),
+            close_requested: false,
+            fatal: None,
+            refresh_pending: false,
+            seen_generation: 0,
+            drain_start: 0,
+        }
+    }
+
+    /// The sender task.
+    pub(crate) async fn run(mut self, mut events: UnboundedReceiver<Event>) {
+        loop {
+            let wake_at = self.next_deadline();
+            let event = match wake_at {
+                Some(at) => {
+                    tokio::select! {
+                        biased;
+                        e = events.recv() => e,
+                        () = tokio::time::sleep_until(tokio::time::Instant::from_std(at)) => None,
+                    }
+                }
+                None => events.recv().await,
+            };
+            if let Some(event) = event {
+                self.handle(event);
+            }
+            let now = Instant::now();
+            self.fire_lingers(now);
+            // Lingers seal into the channel; take those (and anything else queued) before
+            // draining, so that each partition's batches are seen in order.
+            while let Ok(event) = events.try_recv() {
+                self.handle(event);
+            }
+            self.expire(now);
+            self.advance_identity(now);
+            while self.drain(now) {}
+            self.finish_flushes();
+            if self.close_requested && self.unresolved.is_empty() && self.requests.is_empty() {
+                for done in self.closing.drain(..) {
+                    let _ = done.send(());
+                }
+                tracing::debug!("producer sender stopped");
+                return;
+            }
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let mut at = self.linger.front().map(|l| l.0);
+        let mut consider = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
+        for p in &self.partitions {
+            if let Some(head) = p.queue.front() {
+                consider(head.created + self.config.delivery_timeout);
+                if let Some(r) = head.retry_at {
+                    consider(r);
+                }
+            }
+        }
+        if let Some(r) = self.identity.as_ref().and_then(|i| i.retry_at) {
+            consider(r);
+        }
+        at
+    }
+
+    fn handle(&mut self, event: Event) {
+        match event {
+            Event::Sealed(batch) => {
+                self.arrivals += 1;
+                *self.unresolved.entry(self.arrivals).or_default() += 1;
+                let index = self.partition_index(&batch.tp);
+                let mut batch = batch;
+                batch.arrival = self.arrivals;
+                if let Some(fatal) = &self.fatal {
+                    let e = fatal.clone();
+                    self.fail(batch, e);
+                    return;
+                }
+                self.partitions[index].queue.push_back(batch);
+            }
+            Event::Linger {
+                queue,
+                batch_id,
+                deadline,
+            } => self.linger.push_back((deadline, queue, batch_id)),
+            // The caller sealed every open batch before sending this, so the channel has
+            // delivered them all by now.
+            Event::Flush(done) => self.flushes.push((self.arrivals, done)),
+            Event::Response {
+                request_id,
+                result,
+                latency,
+            } => self.on_response(request_id, result, latency),
+            Event::ProducerId(result) => self.on_producer_id(result),
+            Event::MetadataRefreshed => self.refresh_pending = false,
+            Event::Close(done) => {
+                self.close_requested = true;
+                if let Some(done) = done {
+                    self.closing.push(done);
+                }
+            }
+        }
+    }
+
+    fn partition_index(&mut self, tp: &Arc<TopicPartition>) -> usize {
+        let key = (tp.topic.clone(), tp.partition);
+        if let Some(&i) = self.index.get(&key) {
+            return i;
+        }
+        let i = self.partitions.len();
+        self.partitions.push(PartitionState {
+            tp: tp.clone(),
+            queue: VecDeque::new(),
+            in_flight: 0,
+            hold: false,
+            next_sequence: 0,
+            next_drain_order: 0,
+            resolved_order: None,
+            backoff: Backoff::new(
+                self.config.retry_backoff,
+                self.config.retry_backoff_max,
+                i as u64,
+            ),
+        });
+        self.index.insert(key, i);
+        i
+    }
+
+    fn fire_lingers(&mut self, now: Instant) {
+        while self.linger.front().is_some_and(|l| l.0 <= now) {
+            if let Some((_, queue, id)) = self.linger.pop_front() {
+                self.accumulator.seal_if(&queue, id);
+            }
+        }
+    }
+
+    /// Fails batches whose delivery timeout passed while they waited (not in flight: those
+    /// wait for their request's answer or timeout).
+    fn expire(&mut self, now: Instant) {
+        let timeout = self.config.delivery_timeout;
+        for i in 0..self.partitions.len() {
+            while self.partitions[i]
+                .queue
+                .front()
+                .is_some_and(|b| b.created + timeout <= now)
+            {
+                let Some(batch) = self.partitions[i].queue.pop_front() else {
+                    break;
+                };
+                if batch.stamp.is_some() {
+                    // Its sequence is spent whether or not it was written: later batches can
+                    // only be settled under a new epoch.
+                    self.want_bump();
+                }
+                let error = ProduceError::DeliveryTimeout {
+                    written: batch.written,
+                    last_error: batch.last_error.clone(),
+                };
+                tracing::warn!(topic = %batch.tp.topic, partition = batch.tp.partition,
+                    records = batch.record_count, written = %batch.written, "delivery timeout");
+                self.fail(batch, error);
+            }
+        }
+    }
+
+    fn want_bump(&mut self) {
+        if let Some(identity) = self.identity.as_mut() {
+            identity.bump_needed = true;
+        }
+    }
+
+    /// Starts InitProducerId when there is no id yet, or when a bump is wanted and nothing
+    /// unsettled remains.
+    fn advance_identity(&mut self, now: Instant) {
+        let quiescent = self.requests.is_empty()
+            && self.partitions.iter().all(|p| {
+                p.queue
+                    .iter()
+                    .all(|b| !(b.stamp.is_some() && b.written == Written::Maybe))
+            });
+        let Some(identity) = self.identity.as_mut() else {
+            return;
+        };
+        if identity.request_in_flight || identity.retry_at.is_some_and(|r| r > now) {
+            return;
+        }
+        if identity.bump_needed && identity.current.is_some() && quiescent {
+            identity.bump_from = identity.current.take();
+            identity.bump_needed = false;
+            self.metrics.epoch_bumped();
+            tracing::info!(from = ?identity.bump_from, "bumping the producer epoch (KIP-360)");
+        }
+        if identity.current.is_some() {
+            return;
+        }
+        identity.request_in_flight = true;
+        let metadata = self.metadata.clone();
+        let from = identity.bump_from;
+        let events = self.events_tx.clone();
+        tokio::spawn(async move {
+            let result = idempotence::init_producer_id(&metadata, from).await;
+            let _ = events.send(Event::ProducerId(result));
+        });
+    }
+
+    fn on_producer_id(&mut self, result: Result<(i64, i16), InitError>) {
+        let Some(identity) = self.identity.as_mut() else {
+            return;
+        };
+        identity.request_in_flight = false;
+        match result {
+            Ok(id) => {
+                tracing::debug!(producer_id = id.0, epoch = id.1, "producer id");
+                identity.current = Some(id);
+                identity.bump_from = None;
+                identity.retry_at = None;
+                identity.backoff.reset();
+                // A new epoch starts every partition's sequences at 0; batches stamped under
+                // the old one are restamped when drained.
+                for p in &mut self.partitions {
+                    p.next_sequence = 0;
+                }
+            }
+            Err(InitError::Retriable(reason)) => {
+                tracing::debug!(%reason, "InitProducerId failed; retrying");
+                identity.retry_at = Some(Instant::now() + identity.backoff.next_delay());
+            }
+            Err(InitError::Fatal(code, reason)) => {
+                self.set_fatal(ProduceError::Fatal {
+                    code,
+                    reason: reason.into(),
+                });
+            }
+        }
+    }
+
+    /// Fails everything queued and every later record with `error`.
+    fn set_fatal(&mut self, error: ProduceError) {
+        tracing::error!(%error, "producer failed fatally");
+        self.fatal = Some(error.clone());
+        self.accumulator.set_fatal(error.clone());
+        for i in 0..self.partitions.len() {
+            let queued: Vec<ProducerBatch> = self.partitions[i].queue.drain(..).collect();
+            for batch in queued {
+                self.fail(batch, error.clone());
+            }
+        }
+    }
+
+    /// Builds at most one request per broker from the partitions' oldest ready batches.
+    /// Returns whether it sent anything (so the caller drains again while it does).
+    fn drain(&mut self, now: Instant) -> bool {
+        if self.fatal.is_some() {
+            return false;
+        }
+        let current = match &self.identity {
+            Some(identity) => match identity.current {
+                Some(c) => Some((c, identity.bump_needed)),
+                None => return false,
+            },
+            None => None,
+        };
+        let snapshot = self.metadata.snapshot();
+        if snapshot.generation != self.seen_generation {
+            self.seen_generation = snapshot.generation;
+            self.accumulator.grow_topics(&snapshot);
+        }
+        let mut picked: HashMap<i32, (Vec<(usize, ProducerBatch)>, usize)> = HashMap::new();
+        let mut need_metadata = false;
+        let count = self.partitions.len();
+        for step in 0..count {
+            let i = (self.drain_start + step) % count;
+            let p = &mut self.partitions[i];
+            let Some(head) = p.queue.front() else {
+                continue;
+            };
+            if p.hold {
+                if p.in_flight > 0 {
+                    continue;
+                }
+                p.hold = false;
+            }
+            if head.retry_at.is_some_and(|r| r > now) {
+                continue;
+            }
+            if let Some((_, bump_needed)) = current {
+                // While a bump waits, only batches that may be in the log go out (to settle
+                // them under their epoch); the rest wait for the new one.
+                if bump_needed && !(head.stamp.is_some() && head.written == Written::Maybe) {
+                    continue;
+                }
+                if p.in_flight >= MAX_IDEMPOTENT_IN_FLIGHT {
+                    continue;
+                }
+            }
+            let Some(leader) = snapshot.leader(&p.tp.topic, p.tp.partition) else {
+                need_metadata = true;
+                continue;
+            };
+            let broker_busy = self
+                .brokers
+                .get(&leader.broker)
+                .is_some_and(|b| b.in_flight >= self.config.max_in_flight_requests_per_connection);
+            if broker_busy {
+                continue;
+            }
+            let entry = picked.entry(leader.broker).or_default();
+            let size = head.size();
+            if !entry.0.is_empty() && entry.1 + size > self.config.max_request_size {
+                continue;
+            }
+            let Some(mut batch) = p.queue.pop_front() else {
+                continue;
+            };
+            if let Some(((pid, epoch), _)) = current {
+                let stale = batch
+                    .stamp
+                    .is_none_or(|s| (s.producer_id, s.epoch) != (pid, epoch));
+                if stale {
+                    let stamp = Stamp {
+                        producer_id: pid,
+                        epoch,
+                        sequence: p.next_sequence,
+                    };
+                    p.next_sequence =
+                        idempotence::add_sequence(p.next_sequence, batch.record_count);
+                    if let Err(e) = batch.stamp(Some(stamp)) {
+                        self.fail(batch, e);
+                        continue;
+                    }
+                }
+            } else if let Err(e) = batch.stamp(None) {
+                self.fail(batch, e);
+                continue;
+            }
+            if batch.attempts == 0 {
+                batch.drain_order = p.next_drain_order;
+                p.next_drain_order += 1;
+            } else {
+                self.metrics.retried();
+            }
+            batch.attempts += 1;
+            p.in_flight += 1;
+            entry.1 += size;
+            entry.0.push((i, batch));
+        }
+        self.drain_start = self.drain_start.wrapping_add(1);
+        if need_metadata {
+            self.refresh_metadata();
+        }
+        let sent = !picked.is_empty();
+        for (broker, (batches, _)) in picked {
+            self.send_request(broker, batches);
+        }
+        sent
+    }
+
+    fn refresh_metadata(&mut self) {
+        if self.refresh_pending {
+            return;
+        }
+        self.refresh_pending = true;
+        let metadata = self.metadata.clone();
+        let events = self.events_tx.clone();
+        tokio::spawn(async move {
+            let _ = metadata.refresh().await;
+            let _ = events.send(Event::MetadataRefreshed);
+        });
+    }
+
+    fn send_request(&mut self, broker: i32, batches: Vec<(usize, ProducerBatch)>) {
+        let mut topic_data: Vec<TopicProduceData> = Vec::new();
+        for (_, batch) in &batches {
+            let data = PartitionProduceData {
+                index: batch.tp.partition,
+                records: Some(batch.wire_bytes()),
+                ..Default::default()
+            };
+            match topic_data
+                .iter_mut()
+                .find(|t| t.name.as_str() == &*batch.tp.topic)
+            {
+                Some(t) => t.partition_data.push(data),
+                None => topic_data.push(TopicProduceData {
+                    name: batch.tp.topic_wire.clone(),
+                    partition_data: vec![data],
+                    ..Default::default()
+                }),
+            }
+        }
+        let request = ProduceRequest {
+            transactional_id: None,
+            acks: self.config.acks.wire_value(),
+            timeout_ms: i32::try_from(self.config.request_timeout.as_millis()).unwrap_or(i32::MAX),
+            topic_data,
+            ..Default::default()
+        };
+        let request_id = self.next_request;
+        self.next_request += 1;
+        let lane = self.brokers.entry(broker).or_insert_with(|| BrokerLane {
+            jobs: broker::spawn_lane(broker, self.metadata.pool().clone(), self.events_tx.clone()),
+            in_flight: 0,
+        });
+        lane.in_flight += 1;
+        self.metrics.request_sent();
+        let job = ProduceJob {
+            request_id,
+            request,
+        };
+        if lane.jobs.send(job).is_err() {
+            // The lane's tasks are gone (runtime shutting down): nothing will answer.
+            self.brokers.remove(&broker);
+        }
+        self.requests
+            .insert(request_id, InFlightRequest { broker, batches });
+    }
+
+    /// Resolves a batch with an error.
+    fn fail(&mut self, batch: ProducerBatch, error: ProduceError) {
+        self.metrics.batch_failed(batch.record_count);
+        batch.resolve(Outcome::Failed(error));
+        self.resolved(&batch);
+    }
+
+    /// Bookkeeping once a batch's records have their outcome.
+    fn resolved(&mut self, batch: &ProducerBatch) {
+        self.accumulator.memory.release(batch.reserved);
+        if let Some(n) = self.unresolved.get_mut(&batch.arrival) {
+            *n -= 1;
+            if *n == 0 {
+                self.unresolved.remove(&batch.arrival);
+            }
+        }
+    }
+
+    /// Resolves flushes whose batches have all resolved.
+    fn finish_flushes(&mut self) {
+        if self.flushes.is_empty() {
+            return;
+        }
+        let oldest = self.unresolved.keys().next().copied().unwrap_or(u64::MAX);
+        let (done, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.flushes)
+            .into_iter()
+            .partition(|(upto, _)| *upto < oldest);
+        self.flushes = waiting;
+        for (_, tx) in done {
+            let _ = tx.send(());
+        }
+    }
+}
