@@ -103,6 +103,12 @@ impl ProducerBatch {
         }
     }
 
+    /// The order retries are resent in: drain order, then position (split halves share
+    /// their parent's drain order).
+    pub(crate) fn order_key(&self) -> (u64, u32) {
+        (self.drain_order, self.first_delta)
+    }
+
     pub(crate) fn size(&self) -> usize {
         match &self.bytes {
             BatchBytes::Sealed(b) => b.len(),

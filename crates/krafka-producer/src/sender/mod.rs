@@ -70,10 +70,19 @@ struct PartitionState {
     queue: VecDeque<ProducerBatch>,
     /// Batches of this partition in requests now.
     in_flight: usize,
+    /// The broker they went to. A partition sends to one broker at a time: after a leader
+    /// change, a later batch must not reach the new leader before an earlier one is settled,
+    /// or the broker would take its sequence as the producer's first.
+    in_flight_broker: i32,
     /// A batch failed: send nothing until `in_flight` is 0, then resend from the oldest.
     hold: bool,
     /// The next sequence to stamp (idempotence).
     next_sequence: i32,
+    /// A batch of the current epoch was acknowledged. Until then the broker has no state for
+    /// us and would take any sequence as our first, so only one batch may be in flight: a
+    /// later batch landing before a failed earlier one would make the earlier one look like a
+    /// duplicate.
+    established: bool,
     next_drain_order: u64,
     /// The drain order of the newest batch resolved, to tell an out-of-order answer explained
     /// by an earlier failure from one that means the broker lost our state.
@@ -265,8 +274,10 @@ impl Sender {
             tp: tp.clone(),
             queue: VecDeque::new(),
             in_flight: 0,
+            in_flight_broker: -1,
             hold: false,
             next_sequence: 0,
+            established: false,
             next_drain_order: 0,
             resolved_order: None,
             backoff: Backoff::new(
@@ -372,6 +383,7 @@ impl Sender {
                 // the old one are restamped when drained.
                 for p in &mut self.partitions {
                     p.next_sequence = 0;
+                    p.established = false;
                 }
             }
             Err(InitError::Retriable(reason)) => {
@@ -442,7 +454,12 @@ impl Sender {
                 if bump_needed && !(head.stamp.is_some() && head.written == Written::Maybe) {
                     continue;
                 }
-                if p.in_flight >= MAX_IDEMPOTENT_IN_FLIGHT {
+                let limit = if p.established {
+                    MAX_IDEMPOTENT_IN_FLIGHT
+                } else {
+                    1
+                };
+                if p.in_flight >= limit {
                     continue;
                 }
             }
@@ -450,6 +467,9 @@ impl Sender {
                 need_metadata = true;
                 continue;
             };
+            if p.in_flight > 0 && p.in_flight_broker != leader.broker {
+                continue;
+            }
             let broker_busy = self
                 .brokers
                 .get(&leader.broker)
@@ -494,6 +514,7 @@ impl Sender {
             }
             batch.attempts += 1;
             p.in_flight += 1;
+            p.in_flight_broker = leader.broker;
             entry.1 += size;
             entry.0.push((i, batch));
         }

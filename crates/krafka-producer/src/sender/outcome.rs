@@ -178,8 +178,15 @@ impl Sender {
         offset: Option<i64>,
         append_time: Option<i64>,
     ) {
+        let current = self.identity.as_ref().and_then(|id| id.current);
         let p = &mut self.partitions[i];
         p.backoff.reset();
+        if batch
+            .stamp
+            .is_some_and(|s| Some((s.producer_id, s.epoch)) == current)
+        {
+            p.established = true;
+        }
         p.resolved_order = Some(
             p.resolved_order
                 .map_or(batch.drain_order, |o| o.max(batch.drain_order)),
@@ -210,7 +217,7 @@ impl Sender {
         let at = p
             .queue
             .iter()
-            .position(|b| b.attempts == 0 || b.drain_order > batch.drain_order)
+            .position(|b| b.attempts == 0 || b.order_key() > batch.order_key())
             .unwrap_or(p.queue.len());
         p.queue.insert(at, batch);
     }
