@@ -250,7 +250,7 @@ async fn a_stalled_broker_makes_send_fail_after_max_block_and_try_send_fail_at_o
         }
         assert!(accepted <= 4, "memory is bounded by buffer_memory");
     };
-    match err {
+    match &err {
         ProduceError::BufferExhausted {
             waited,
             buffer_memory,
