@@ -47,7 +47,10 @@ async fn a_stalled_broker_bounds_process_memory_by_buffer_memory() {
     let mut exhausted = 0;
     // Try to send 64 MiB, four times the buffer.
     for _ in 0..64 * 1024 {
-        match producer.send(ProducerRecord::new("m").value(payload.clone())).await {
+        match producer
+            .send(ProducerRecord::new("m").value(payload.clone()))
+            .await
+        {
             Ok(f) => {
                 drop(f);
                 accepted += 1;
@@ -64,7 +67,10 @@ async fn a_stalled_broker_bounds_process_memory_by_buffer_memory() {
     let grown = rss().saturating_sub(before);
     assert_eq!(exhausted, 3, "sends were refused once the buffer was full");
     assert!(accepted * 1024 <= BUFFER, "accepted {accepted} KiB");
-    assert!(accepted * 1024 >= BUFFER / 2, "the buffer was used: {accepted} KiB");
+    assert!(
+        accepted * 1024 >= BUFFER / 2,
+        "the buffer was used: {accepted} KiB"
+    );
     assert!(
         grown <= BUFFER + SLACK,
         "RSS grew by {} MiB for a {} MiB buffer",

@@ -29,7 +29,12 @@ fn bootstrap() -> String {
 }
 
 /// Every (value, offset) in a partition, read batch by batch from offset 0.
-async fn read_partition(conn: &BrokerConnection, topic: &str, partition: i32, want: usize) -> Vec<u32> {
+async fn read_partition(
+    conn: &BrokerConnection,
+    topic: &str,
+    partition: i32,
+    want: usize,
+) -> Vec<u32> {
     let version = conn.api_version(ApiKey::FETCH).unwrap().min(12);
     let mut values = Vec::new();
     let mut offset = 0i64;
@@ -60,10 +65,15 @@ async fn read_partition(conn: &BrokerConnection, topic: &str, partition: i32, wa
         for batch in RecordSet::with_options(records, options.clone()) {
             let Ok(Batch::V2(batch)) = batch else { break };
             batch.verify_crc().unwrap();
-            assert!(batch.producer_id() >= 0, "idempotent batches carry the producer id");
+            assert!(
+                batch.producer_id() >= 0,
+                "idempotent batches carry the producer id"
+            );
             for record in batch.records(&options).unwrap() {
                 let record = record.unwrap();
-                values.push(u32::from_be_bytes(record.value().unwrap()[..4].try_into().unwrap()));
+                values.push(u32::from_be_bytes(
+                    record.value().unwrap()[..4].try_into().unwrap(),
+                ));
             }
             offset = batch.next_offset();
         }
@@ -98,11 +108,20 @@ async fn every_codec_round_trips_through_a_real_broker() {
         .await
         .unwrap();
     let code = ErrorCode(created.topics[0].error_code);
-    assert!(code.is_ok() || code == ErrorCode::TOPIC_ALREADY_EXISTS, "{code}");
+    assert!(
+        code.is_ok() || code == ErrorCode::TOPIC_ALREADY_EXISTS,
+        "{code}"
+    );
     producer.close().await;
 
     let mut expected: Vec<Vec<u32>> = vec![Vec::new(); PARTITIONS as usize];
-    let codecs = [Compression::None, Compression::Gzip, Compression::Snappy, Compression::Lz4, Compression::Zstd];
+    let codecs = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
     for (round, codec) in codecs.into_iter().enumerate() {
         let producer = ProducerBuilder::new()
             .bootstrap_servers(bootstrap())
@@ -116,12 +135,17 @@ async fn every_codec_round_trips_through_a_real_broker() {
             let key = format!("key-{}", i % 17);
             let mut value = vec![0u8; 100];
             value[..4].copy_from_slice(&n.to_be_bytes());
-            let record = ProducerRecord::new(topic.clone()).key(key.clone()).value(Bytes::from(value));
+            let record = ProducerRecord::new(topic.clone())
+                .key(key.clone())
+                .value(Bytes::from(value));
             futures.push((n, key, producer.send(record).await.unwrap()));
         }
         for (n, key, f) in futures {
             let m = f.await.unwrap_or_else(|e| panic!("{codec}: {e}"));
-            assert_eq!(m.partition as u32, partition_for_key(key.as_bytes(), PARTITIONS as u32));
+            assert_eq!(
+                m.partition as u32,
+                partition_for_key(key.as_bytes(), PARTITIONS as u32)
+            );
             expected[m.partition as usize].push(n);
         }
         producer.close().await;
@@ -129,7 +153,10 @@ async fn every_codec_round_trips_through_a_real_broker() {
     for p in 0..PARTITIONS {
         let want = &expected[p as usize];
         let got = read_partition(&conn, &topic, p, want.len()).await;
-        assert_eq!(&got, want, "partition {p}: every record once, in send order");
+        assert_eq!(
+            &got, want,
+            "partition {p}: every record once, in send order"
+        );
     }
     pool.close().await;
 }
