@@ -22,7 +22,7 @@ use krafka_protocol::ApiKey;
 const MAX_WAIT: Duration = Duration::from_secs(365 * 24 * 3600);
 
 /// `at + after`, with `after` capped at a year so that the sum cannot overflow.
-pub(crate) fn deadline_after(at: Instant, after: Duration) -> Instant {
+pub fn deadline_after(at: Instant, after: Duration) -> Instant {
     at.checked_add(after.min(MAX_WAIT)).unwrap_or(at)
 }
 

@@ -32,7 +32,7 @@ pub use config::{ConfigError, ConnectionConfig, ConnectionConfigBuilder};
 pub use connection::{BrokerConnection, RequestPriority, Response, ResponseFuture};
 pub use error::NetError;
 pub use handshake::ApiVersions;
-pub use inflight::{InFlight, Pending, UnexpectedCorrelation};
+pub use inflight::{InFlight, Pending, UnexpectedCorrelation, deadline_after};
 pub use metadata::{ClusterMetadata, MetadataConfig, MetadataSnapshot, PartitionLeader};
 pub use pool::ConnectionPool;
 pub use stats::{ConnectionStats, LatencyHistogram};

@@ -229,6 +229,11 @@ impl Accumulator {
         let batch_size = self.config.batch_size;
 
         let mut open = queue.open.lock();
+        // Again under the lock, which orders this append against `close`'s sealing: a batch
+        // opened after it would never be sealed.
+        if self.is_closed() {
+            return Err(ProduceError::Closed);
+        }
         if let Some(batch) = open.as_mut() {
             if batch.builder.has_room_for(batch_size, key, value, headers) {
                 let delta = batch
@@ -286,7 +291,7 @@ impl Accumulator {
             let _ = self.events.send(Event::Linger {
                 queue: queue.clone(),
                 batch_id: id,
-                deadline: created + self.config.linger,
+                deadline: krafka_net::deadline_after(created, self.config.linger),
             });
         }
         Ok(Append::Done(future))

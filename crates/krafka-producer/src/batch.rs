@@ -210,7 +210,6 @@ impl ProducerBatch {
         let first = first.finish_mut(codecs).map_err(|e| encode_err(&e))?;
         let second = second.finish_mut(codecs).map_err(|e| encode_err(&e))?;
         let at = self.first_delta + first_count as u32;
-        self.completion.split(self.first_delta, at);
         let child = |bytes, count, first_delta, reserved, stamp: Option<Stamp>| ProducerBatch {
             tp: self.tp.clone(),
             bytes: BatchBytes::Sealed(bytes),
@@ -243,6 +242,9 @@ impl ProducerBatch {
         let (sa, sb) = (a.stamp.take(), b.stamp.take());
         a.stamp(sa)?;
         b.stamp(sb)?;
+        // Only now that both halves exist: a failure above leaves the completion whole, so
+        // the caller can fail every record at once.
+        self.completion.split(self.first_delta, at);
         Ok(Some((a, b)))
     }
 }

@@ -279,7 +279,7 @@ impl Producer {
         self.check_size(&record)?;
         let accumulator = &self.inner.accumulator;
         let started = Instant::now();
-        let deadline = started + self.inner.config.max_block;
+        let deadline = krafka_net::deadline_after(started, self.inner.config.max_block);
         let mut held = Held {
             accumulator,
             bytes: 0,

@@ -635,3 +635,22 @@ async fn conflicting_settings_are_refused_before_connecting() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn block_forever_settings_do_not_overflow() {
+    let cluster = cluster(1, "t", 1).await;
+    let forever = Duration::from_secs(u64::MAX);
+    let producer = builder(&cluster)
+        .max_block(forever)
+        .delivery_timeout(forever)
+        .connect()
+        .await
+        .unwrap();
+    let m = producer
+        .send(ProducerRecord::new("t").value(value(1)))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(m.offset, Some(0));
+}

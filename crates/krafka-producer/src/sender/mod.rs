@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use krafka_net::{Backoff, ClusterMetadata};
+use krafka_net::{Backoff, ClusterMetadata, NetError, deadline_after};
 use krafka_protocol::messages::ProduceRequest;
 use krafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -173,7 +173,7 @@ impl Sender {
     /// The sender task.
     pub(crate) async fn run(mut self, mut events: UnboundedReceiver<Event>) {
         loop {
-            let wake_at = self.next_deadline();
+            let wake_at = self.next_deadline(Instant::now());
             let event = match wake_at {
                 Some(at) => {
                     tokio::select! {
@@ -208,18 +208,26 @@ impl Sender {
         }
     }
 
-    fn next_deadline(&self) -> Option<Instant> {
+    /// The earliest deadline still ahead. A retry whose backoff is over but which cannot go
+    /// yet (partition held, broker busy, no leader) waits for the event that frees it, not
+    /// for a deadline in the past, which would spin.
+    fn next_deadline(&self, now: Instant) -> Option<Instant> {
         let mut at = self.linger.front().map(|l| l.0);
         let mut consider = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
         for p in &self.partitions {
             if let Some(head) = p.queue.front() {
-                consider(head.created + self.config.delivery_timeout);
-                if let Some(r) = head.retry_at {
+                consider(deadline_after(head.created, self.config.delivery_timeout));
+                if let Some(r) = head.retry_at.filter(|&r| r > now) {
                     consider(r);
                 }
             }
         }
-        if let Some(r) = self.identity.as_ref().and_then(|i| i.retry_at) {
+        if let Some(r) = self
+            .identity
+            .as_ref()
+            .and_then(|i| i.retry_at)
+            .filter(|&r| r > now)
+        {
             consider(r);
         }
         at
@@ -306,7 +314,7 @@ impl Sender {
             while self.partitions[i]
                 .queue
                 .front()
-                .is_some_and(|b| b.created + timeout <= now)
+                .is_some_and(|b| deadline_after(b.created, timeout) <= now)
             {
                 let Some(batch) = self.partitions[i].queue.pop_front() else {
                     break;
@@ -336,6 +344,9 @@ impl Sender {
     /// Starts InitProducerId when there is no id yet, or when a bump is wanted and nothing
     /// unsettled remains.
     fn advance_identity(&mut self, now: Instant) {
+        if self.identity.as_ref().is_some_and(|i| i.bump_needed) {
+            self.settle_behind_unwritten();
+        }
         let quiescent = self.requests.is_empty()
             && self.partitions.iter().all(|p| {
                 p.queue
@@ -358,6 +369,7 @@ impl Sender {
             return;
         }
         identity.request_in_flight = true;
+        identity.retry_at = None;
         let metadata = self.metadata.clone();
         let from = identity.bump_from;
         let events = self.events_tx.clone();
@@ -365,6 +377,25 @@ impl Sender {
             let result = idempotence::init_producer_id(&metadata, from).await;
             let _ = events.send(Event::ProducerId(result));
         });
+    }
+
+    /// Within an epoch the broker appends a partition's batches only in sequence order, so a
+    /// batch queued behind one that is known not to be in the log is not in the log either,
+    /// whatever its own attempts left unclear. Marking it so lets a waiting bump proceed
+    /// instead of sending it (behind the unwritten one it would never settle).
+    fn settle_behind_unwritten(&mut self) {
+        for p in &mut self.partitions {
+            let mut unwritten: Option<(i64, i16)> = None;
+            for b in &mut p.queue {
+                let Some(s) = b.stamp else { break };
+                let epoch = (s.producer_id, s.epoch);
+                if unwritten == Some(epoch) {
+                    b.written = Written::No;
+                } else if b.written == Written::No {
+                    unwritten = Some(epoch);
+                }
+            }
+        }
     }
 
     fn on_producer_id(&mut self, result: Result<(i64, i16), InitError>) {
@@ -377,6 +408,9 @@ impl Sender {
                 tracing::debug!(producer_id = id.0, epoch = id.1, "producer id");
                 identity.current = Some(id);
                 identity.bump_from = None;
+                // Nothing was in flight during the bump: whatever asked for one meanwhile is
+                // settled by this one.
+                identity.bump_needed = false;
                 identity.retry_at = None;
                 identity.backoff.reset();
                 // A new epoch starts every partition's sequences at 0; batches stamped under
@@ -581,12 +615,20 @@ impl Sender {
             request_id,
             request,
         };
-        if lane.jobs.send(job).is_err() {
-            // The lane's tasks are gone (runtime shutting down): nothing will answer.
-            self.brokers.remove(&broker);
-        }
+        let lost = lane.jobs.send(job).is_err();
         self.requests
             .insert(request_id, InFlightRequest { broker, batches });
+        if lost {
+            // The lane's tasks are gone: fail the request now (it was never sent) and start a
+            // new lane next time.
+            self.brokers.remove(&broker);
+            let error = NetError::NoBrokerAvailable { last_error: None };
+            self.on_response(
+                request_id,
+                JobResult::Failed { error, sent: false },
+                Duration::ZERO,
+            );
+        }
     }
 
     /// Resolves a batch with an error.

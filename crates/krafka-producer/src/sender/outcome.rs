@@ -232,6 +232,7 @@ impl Sender {
         let first_delta = batch.first_delta;
         let reserved = batch.reserved;
         let arrival = batch.arrival;
+        let stamped = batch.stamp.is_some();
         match batch.split(self.accumulator.codecs(), self.config.compression) {
             Ok(Some((a, b))) => {
                 tracing::info!(%topic, partition, records = count, "splitting a batch the broker found too large");
@@ -243,6 +244,9 @@ impl Sender {
             }
             Ok(None) | Err(_) => {
                 // Unreachable for batches of 2+ records unless the batch is corrupt.
+                if stamped {
+                    self.want_bump();
+                }
                 self.metrics.batch_failed(count);
                 completion.resolve(
                     first_delta,
