@@ -175,7 +175,8 @@ impl Accumulator {
         }
         let seed = topic.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        }) ^ (Instant::now().elapsed().as_nanos() as u64);
+        });
+        // The batch counter varies the start between producers' lives as well.
         let partitioner = TopicPartitioner::new(seed ^ self.next_batch_id.load(Relaxed));
         topics.insert(
             topic.clone(),

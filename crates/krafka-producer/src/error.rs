@@ -95,8 +95,14 @@ pub enum ProduceError {
         /// What happened.
         reason: Arc<str>,
     },
-    /// A connection error retrying cannot fix (an encoding or protocol error).
-    Network(NetError),
+    /// A connection error retrying cannot fix (an encoding or protocol error), or the
+    /// bootstrap connection failing.
+    Network {
+        /// The connection error.
+        error: NetError,
+        /// Whether the record may have been written by an earlier attempt.
+        written: Written,
+    },
     /// The record could not be encoded.
     Encode(Arc<str>),
     /// The producer was closed before the record was appended.
@@ -116,6 +122,9 @@ impl ProduceError {
                 written: Written::Maybe,
                 ..
             } | ProduceError::Broker {
+                written: Written::Maybe,
+                ..
+            } | ProduceError::Network {
                 written: Written::Maybe,
                 ..
             }
@@ -182,7 +191,13 @@ impl fmt::Display for ProduceError {
             ProduceError::Fatal { code, reason } => {
                 write!(f, "producer can no longer send: {reason} ({code})")
             }
-            ProduceError::Network(e) => write!(f, "network error: {e}"),
+            ProduceError::Network { error, written } => {
+                write!(f, "network error: {error}")?;
+                if *written == Written::Maybe {
+                    write!(f, "; the record {written}")?;
+                }
+                Ok(())
+            }
             ProduceError::Encode(e) => write!(f, "could not encode the record: {e}"),
             ProduceError::Closed => f.write_str("the producer is closed"),
             ProduceError::BlockingInAsyncContext => f.write_str(

@@ -19,6 +19,7 @@ pub struct ProducerMetrics {
     batches_sealed: AtomicU64,
     records_sealed: AtomicU64,
     requests_sent: AtomicU64,
+    batches_in_requests: AtomicU64,
     retries: AtomicU64,
     records_failed: AtomicU64,
     epoch_bumps: AtomicU64,
@@ -40,7 +41,7 @@ pub struct MetricsSnapshot {
     pub requests_sent: u64,
     /// Mean records per sealed batch.
     pub records_per_batch: f64,
-    /// Mean batches per request.
+    /// Mean batches per produce request (retries included).
     pub batches_per_request: f64,
     /// Batch retries.
     pub retries: u64,
@@ -85,8 +86,9 @@ impl ProducerMetrics {
             .fetch_add(u64::try_from(records).unwrap_or(0), Relaxed);
     }
 
-    pub(crate) fn request_sent(&self) {
+    pub(crate) fn request_sent(&self, batches: usize) {
         self.requests_sent.fetch_add(1, Relaxed);
+        self.batches_in_requests.fetch_add(batches as u64, Relaxed);
     }
 
     pub(crate) fn request_answered(&self, latency: Duration) {
@@ -131,7 +133,7 @@ impl ProducerMetrics {
                 self.records_sealed.load(Relaxed),
                 self.batches_sealed.load(Relaxed),
             ),
-            batches_per_request: ratio(self.batches_sent.load(Relaxed), requests),
+            batches_per_request: ratio(self.batches_in_requests.load(Relaxed), requests),
             retries: self.retries.load(Relaxed),
             records_failed: self.records_failed.load(Relaxed),
             epoch_bumps: self.epoch_bumps.load(Relaxed),

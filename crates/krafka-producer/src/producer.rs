@@ -30,6 +30,19 @@ use crate::partitioner::{Partitioner, PartitionerChoice};
 use crate::record::ProducerRecord;
 use crate::sender::{Event, Sender};
 
+/// One builder method per plain `ProducerConfig` field.
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: $ty) -> Self {
+                self.config.$name = value;
+                self
+            }
+        )*
+    };
+}
+
 /// Configures and starts a [`Producer`].
 #[derive(Debug, Clone, Default)]
 pub struct ProducerBuilder {
@@ -51,34 +64,29 @@ impl ProducerBuilder {
         self
     }
 
-    /// `batch.size` in bytes.
-    pub fn batch_size(mut self, bytes: usize) -> Self {
-        self.config.batch_size = bytes;
-        self
-    }
-
-    /// `linger.ms`.
-    pub fn linger(mut self, linger: Duration) -> Self {
-        self.config.linger = linger;
-        self
-    }
-
-    /// `acks`.
-    pub fn acks(mut self, acks: Acks) -> Self {
-        self.config.acks = acks;
-        self
-    }
-
-    /// `enable.idempotence`.
-    pub fn idempotence(mut self, enabled: bool) -> Self {
-        self.config.idempotence = enabled;
-        self
-    }
-
-    /// `compression.type`, at the codec's default level.
-    pub fn compression(mut self, compression: Compression) -> Self {
-        self.config.compression = compression;
-        self
+    setters! {
+        /// `batch.size` in bytes.
+        batch_size: usize,
+        /// `linger.ms`.
+        linger: Duration,
+        /// `acks`.
+        acks: Acks,
+        /// `enable.idempotence`.
+        idempotence: bool,
+        /// `compression.type`, at the codec's default level unless `compression_level` is set.
+        compression: Compression,
+        /// `buffer.memory` in bytes.
+        buffer_memory: usize,
+        /// `max.block.ms`.
+        max_block: Duration,
+        /// `delivery.timeout.ms`.
+        delivery_timeout: Duration,
+        /// `request.timeout.ms`.
+        request_timeout: Duration,
+        /// `max.in.flight.requests.per.connection`.
+        max_in_flight_requests_per_connection: usize,
+        /// `max.request.size` in bytes.
+        max_request_size: usize,
     }
 
     /// The compression level (`compression.<codec>.level`).
@@ -87,46 +95,10 @@ impl ProducerBuilder {
         self
     }
 
-    /// `buffer.memory` in bytes.
-    pub fn buffer_memory(mut self, bytes: usize) -> Self {
-        self.config.buffer_memory = bytes;
-        self
-    }
-
-    /// `max.block.ms`.
-    pub fn max_block(mut self, max_block: Duration) -> Self {
-        self.config.max_block = max_block;
-        self
-    }
-
-    /// `delivery.timeout.ms`.
-    pub fn delivery_timeout(mut self, timeout: Duration) -> Self {
-        self.config.delivery_timeout = timeout;
-        self
-    }
-
-    /// `request.timeout.ms`.
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.config.request_timeout = timeout;
-        self
-    }
-
     /// `retry.backoff.ms` and `retry.backoff.max.ms`.
     pub fn retry_backoff(mut self, first: Duration, max: Duration) -> Self {
         self.config.retry_backoff = first;
         self.config.retry_backoff_max = max;
-        self
-    }
-
-    /// `max.in.flight.requests.per.connection`.
-    pub fn max_in_flight_requests_per_connection(mut self, n: usize) -> Self {
-        self.config.max_in_flight_requests_per_connection = n;
-        self
-    }
-
-    /// `max.request.size` in bytes.
-    pub fn max_request_size(mut self, bytes: usize) -> Self {
-        self.config.max_request_size = bytes;
         self
     }
 
@@ -182,7 +154,10 @@ impl ProducerBuilder {
         let pool = ConnectionPool::new(connection);
         let metadata = ClusterMetadata::connect(pool, MetadataConfig::new(bootstrap.split(',')))
             .await
-            .map_err(ProduceError::Network)?;
+            .map_err(|error| ProduceError::Network {
+                error,
+                written: crate::error::Written::No,
+            })?;
         let producer = self.build_on(metadata)?;
         Ok(Producer {
             owns_pool: true,

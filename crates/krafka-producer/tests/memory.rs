@@ -2,7 +2,7 @@
 //! `buffer_memory` plus a small constant however much the application tries to send. Measured
 //! as resident set size, in a test binary of its own so that other tests do not disturb it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod common;
 
@@ -65,6 +65,12 @@ async fn a_stalled_broker_bounds_process_memory_by_buffer_memory() {
         }
     }
     let grown = rss().saturating_sub(before);
+    // Shown with `--nocapture`: the measured growth, for docs/producer.md.
+    eprintln!(
+        "accepted {accepted} KiB; RSS grew {:.1} MiB for a {} MiB buffer",
+        grown as f64 / f64::from(1 << 20),
+        BUFFER >> 20
+    );
     assert_eq!(exhausted, 3, "sends were refused once the buffer was full");
     assert!(accepted * 1024 <= BUFFER, "accepted {accepted} KiB");
     assert!(

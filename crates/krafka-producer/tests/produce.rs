@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{builder, cluster, log_values, producer, value};
+use common::{builder, cluster, log_values, producer, send_values, value};
 use krafka_mock::{Control, Times};
 use krafka_producer::{
     Acks, Compression, PartitionerChoice, ProduceError, ProducerRecord, Written, partition_for_key,
@@ -103,15 +103,7 @@ async fn flush_sends_lingering_batches_and_waits_for_them() {
         .connect()
         .await
         .unwrap();
-    let mut futures = Vec::new();
-    for i in 0..10 {
-        futures.push(
-            producer
-                .send(ProducerRecord::new("t").value(value(i)))
-                .await
-                .unwrap(),
-        );
-    }
+    let futures = send_values(&producer, "t", 10).await;
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert!(
         futures.iter().all(|f| !f.is_done()),
@@ -137,15 +129,7 @@ async fn close_delivers_what_was_accepted_and_refuses_more() {
         .connect()
         .await
         .unwrap();
-    let mut futures = Vec::new();
-    for i in 0..50 {
-        futures.push(
-            producer
-                .send(ProducerRecord::new("t").value(value(i)))
-                .await
-                .unwrap(),
-        );
-    }
+    let futures = send_values(&producer, "t", 50).await;
     producer.close().await;
     for f in futures {
         f.await.unwrap();
@@ -555,15 +539,7 @@ async fn acks_zero_is_fire_and_forget() {
         .connect()
         .await
         .unwrap();
-    let mut futures = Vec::new();
-    for i in 0..30 {
-        futures.push(
-            producer
-                .send(ProducerRecord::new("t").value(value(i)))
-                .await
-                .unwrap(),
-        );
-    }
+    let futures = send_values(&producer, "t", 30).await;
     for f in futures {
         assert_eq!(f.await.unwrap().offset, None, "no answer, no offset");
     }

@@ -344,10 +344,13 @@ impl Sender {
     /// Starts InitProducerId when there is no id yet, or when a bump is wanted and nothing
     /// unsettled remains.
     fn advance_identity(&mut self, now: Instant) {
-        if self.identity.as_ref().is_some_and(|i| i.bump_needed) {
+        // Scanning the queues costs a pass over every batch: only while a bump waits.
+        let bump_waits = self.identity.as_ref().is_some_and(|i| i.bump_needed);
+        if bump_waits {
             self.settle_behind_unwritten();
         }
-        let quiescent = self.requests.is_empty()
+        let quiescent = bump_waits
+            && self.requests.is_empty()
             && self.partitions.iter().all(|p| {
                 p.queue
                     .iter()
@@ -610,7 +613,7 @@ impl Sender {
             in_flight: 0,
         });
         lane.in_flight += 1;
-        self.metrics.request_sent();
+        self.metrics.request_sent(batches.len());
         let job = ProduceJob {
             request_id,
             request,
@@ -640,11 +643,16 @@ impl Sender {
 
     /// Bookkeeping once a batch's records have their outcome.
     fn resolved(&mut self, batch: &ProducerBatch) {
-        self.accumulator.memory.release(batch.reserved);
-        if let Some(n) = self.unresolved.get_mut(&batch.arrival) {
+        self.settle(batch.reserved, batch.arrival);
+    }
+
+    /// Releases a resolved batch's memory and counts it off its arrival (for flush).
+    fn settle(&mut self, reserved: usize, arrival: u64) {
+        self.accumulator.memory.release(reserved);
+        if let Some(n) = self.unresolved.get_mut(&arrival) {
             *n -= 1;
             if *n == 0 {
-                self.unresolved.remove(&batch.arrival);
+                self.unresolved.remove(&arrival);
             }
         }
     }

@@ -66,7 +66,10 @@ impl Sender {
                         }
                         self.fail(
                             batch,
-                            ProduceError::Network(error.clone()).with_written(written),
+                            ProduceError::Network {
+                                error: error.clone(),
+                                written,
+                            },
                         );
                     }
                 }
@@ -252,13 +255,7 @@ impl Sender {
                     first_delta,
                     Outcome::Failed(ProduceError::Encode("could not split a batch".into())),
                 );
-                self.accumulator.memory.release(reserved);
-                if let Some(n) = self.unresolved.get_mut(&arrival) {
-                    *n -= 1;
-                    if *n == 0 {
-                        self.unresolved.remove(&arrival);
-                    }
-                }
+                self.settle(reserved, arrival);
             }
         }
     }
@@ -284,20 +281,6 @@ impl Written {
             Written::Maybe
         } else {
             Written::No
-        }
-    }
-}
-
-impl ProduceError {
-    /// A network error that ended a record, as a broker error when it may have been written.
-    fn with_written(self, written: Written) -> ProduceError {
-        match (self, written) {
-            (ProduceError::Network(e), Written::Maybe) => ProduceError::Broker {
-                code: ErrorCode::UNKNOWN_SERVER_ERROR,
-                message: Some(format!("connection failed after sending: {e}").into()),
-                written,
-            },
-            (e, _) => e,
         }
     }
 }

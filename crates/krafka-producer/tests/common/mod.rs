@@ -41,3 +41,17 @@ pub fn log_values(cluster: &MockCluster, topic: &str, partition: i32) -> Vec<u32
 pub fn value(n: u32) -> bytes::Bytes {
     bytes::Bytes::copy_from_slice(&n.to_be_bytes())
 }
+
+/// Sends `n` values 0..n (as [`value`]) to `topic` and returns their futures, in order.
+pub async fn send_values(
+    producer: &Producer,
+    topic: &str,
+    n: u32,
+) -> Vec<krafka_producer::DeliveryFuture> {
+    let mut futures = Vec::new();
+    for i in 0..n {
+        let record = krafka_producer::ProducerRecord::new(topic).value(value(i));
+        futures.push(producer.send(record).await.unwrap());
+    }
+    futures
+}
