@@ -2,7 +2,12 @@
 //! `buffer_memory` plus a small constant however much the application tries to send. Measured
 //! as resident set size, in a test binary of its own so that other tests do not disturb it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stderr
+)]
 
 mod common;
 
