@@ -5,7 +5,10 @@
 //! - `fuzz [--seconds N] [TARGET…]`: run the cargo-fuzz targets under `fuzz/`.
 //! - `broker start|stop|status [--compose]`: the real broker for tests (tansu, or Kafka).
 //! - `interop`: confluent-kafka (librdkafka) against the mock process and the real broker.
+//! - `bench peers [--quick] [--rounds N] [--clients LIST] [--write]`: Krafka beside rdkafka
+//!   and krafka 0.28.1 against the same broker; `bench smoke` checks that harness quickly.
 
+mod bench;
 mod broker;
 mod codegen;
 mod fuzz;
@@ -24,8 +27,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("broker") => broker::run(&root, &args[1..]),
         Some("interop") => interop::run(&root, &args[1..]),
+        Some("bench") => bench::run(&root, &args[1..]),
         _ => Err(String::from(
-            "usage: cargo xtask <codegen [--check] [--schemas DIR] | test | fuzz [--seconds N] [TARGET...] | broker start|stop|status [--compose] | interop>",
+            "usage: cargo xtask <codegen [--check] [--schemas DIR] | test | fuzz [--seconds N] [TARGET...] | broker start|stop|status [--compose] | interop | bench peers [--quick] [--rounds N] [--clients LIST] [--write] | bench smoke>",
         )),
     };
     match result {

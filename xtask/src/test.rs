@@ -4,9 +4,11 @@
 //! need a real broker: `cargo xtask broker` starts tansu (installing it into the cache on first
 //! use, about 9 minutes on 2 cores) unless `KRAFKA_BOOTSTRAP` names a cluster, and the
 //! `real_broker` targets run against it, and then `cargo xtask interop` (confluent-kafka against
-//! the mock process and the real broker). The output of each run is passed through, and the command ends with one line
-//! totalling every run (`N passed, M failed`), since the last run's own summary (often a crate
-//! with no doc tests) says nothing about the whole.
+//! the mock process and the real broker), and last the smoke check of `cargo xtask bench peers`
+//! (rdkafka and krafka 0.28.1 beside Krafka, 2,000 records each; building librdkafka takes a
+//! few minutes on a cold cache). The output of each run is passed through, and the command ends
+//! with one line totalling every run (`N passed, M failed`), since the last run's own summary
+//! (often a crate with no doc tests) says nothing about the whole.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -41,6 +43,15 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         // The interop script is one check per broker; count it as the runners do.
         totals.passed += u64::from(result.is_ok()) * 2;
         totals.failed += u64::from(result.is_err());
+    }
+    if result.is_ok() {
+        match crate::bench::smoke(root) {
+            Ok(clients) => totals.passed += clients,
+            Err(e) => {
+                totals.failed += 1;
+                result = Err(e);
+            }
+        }
     }
     say(&format!(
         "xtask test: {} passed, {} failed, {} ignored",
