@@ -1,4 +1,32 @@
-//! The Krafka consumer.
+//! The Krafka consumer: a background fetcher with a prefetch budget, batched offset lookups,
+//! and records handed out as views into the fetched buffers.
 //!
-//! This crate will own the background fetcher, batched ListOffsets, KIP-227 fetch sessions and
-//! consumer groups. It is a placeholder until that work lands.
+//! - [`config`]: [`ConsumerConfig`] with Java's defaults, validated;
+//! - [`consumer`]: [`ConsumerBuilder`] and [`Consumer`] (assignment, positions, seeking,
+//!   pausing, receiving);
+//! - `fetcher`: the background task: one Fetch per leader broker (`fetcher::fetch`) and
+//!   one ListOffsets per broker for partitions that need a starting offset
+//!   (`fetcher::offsets`);
+//! - `drain`: a completed fetch handed out record by record (checksums, decompression and
+//!   read_committed filtering happen here, on the application's task);
+//! - `state`: what the consumer and its fetcher share;
+//! - [`record`]: [`ConsumerRecord`] and [`TopicPartition`]; [`error`]: [`ConsumeError`];
+//!   [`metrics`]: [`ConsumerMetrics`].
+//!
+//! Not yet here: KIP-227 fetch sessions, consumer groups, commits, and the partitioned
+//! processing helper (issue 6 is in progress; see `docs/consumer.md`).
+
+pub mod config;
+pub mod consumer;
+mod drain;
+pub mod error;
+pub(crate) mod fetcher;
+pub mod metrics;
+pub mod record;
+mod state;
+
+pub use config::{AssignorKind, ConsumerConfig, ConsumerConfigError, IsolationLevel, OffsetReset};
+pub use consumer::{Consumer, ConsumerBuilder};
+pub use error::ConsumeError;
+pub use metrics::{ConsumerMetrics, MetricsSnapshot};
+pub use record::{ConsumerRecord, TopicPartition};

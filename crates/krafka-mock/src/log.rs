@@ -40,6 +40,26 @@ pub struct Appended {
 }
 
 impl PartitionLog {
+    /// Fault injection: flips the byte at `at` within the stored batch that holds `offset`, as
+    /// a bad disk or a broken network path would, so clients see data that fails its checksum.
+    /// Returns whether there was such a batch and byte.
+    pub fn corrupt(&mut self, offset: i64, at: usize) -> bool {
+        let Some(batch) = self
+            .batches
+            .iter_mut()
+            .find(|b| b.base_offset <= offset && offset < b.next_offset)
+        else {
+            return false;
+        };
+        let mut bytes = batch.bytes.to_vec();
+        let Some(byte) = bytes.get_mut(at) else {
+            return false;
+        };
+        *byte ^= 0xff;
+        batch.bytes = Bytes::from(bytes);
+        true
+    }
+
     /// The offset the next record will get (the log end offset, and the high watermark).
     pub fn high_watermark(&self) -> i64 {
         self.next_offset

@@ -1,0 +1,262 @@
+//! Fetch requests: one per leader broker carrying all its fetchable partitions, and what each
+//! partition's answer does to its state.
+//!
+//! The response's record bytes are never copied: each partition's whole batches become one
+//! [`CompletedFetch`] holding a slice of the response frame. Only batch headers are read here
+//! (to find where the next fetch starts); checksums, decompression and record parsing happen
+//! when the application drains the fetch, off this loop.
+//!
+//! Fetch versions 4 (isolation level, last stable offset) to 12 (topic names) are used, without
+//! fetch sessions: each request is a full, sessionless fetch (session id 0, epoch -1).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use krafka_net::NetError;
+use krafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use krafka_protocol::messages::{FetchRequest, FetchResponse};
+use krafka_protocol::records::{DecodeOptions, RecordSet};
+use krafka_protocol::{ApiKey, ErrorCode, StrBytes};
+
+use super::{Event, Fetcher, Sent};
+use crate::config::OffsetReset;
+use crate::error::ConsumeError;
+use crate::state::{CompletedFetch, OffsetSpec};
+
+/// The oldest Fetch this consumer speaks: v4 added the isolation level and aborted
+/// transactions.
+const MIN_FETCH_VERSION: i16 = 4;
+/// The newest: v13 replaced topic names with topic ids.
+const MAX_FETCH_VERSION: i16 = 12;
+
+pub(super) fn spawn_fetch(fetcher: &Fetcher, broker: i32, sent: Vec<Sent>, budget_left: usize) {
+    let pool = fetcher.metadata.pool().clone();
+    let config = fetcher.config.clone();
+    let events = fetcher.events_tx.clone();
+    tokio::spawn(async move {
+        let started = Instant::now();
+        let result = async {
+            let conn = pool.get_connection_by_id(broker).await?;
+            let version = conn
+                .api_version(ApiKey::FETCH)
+                .filter(|v| *v >= MIN_FETCH_VERSION)
+                .ok_or_else(|| NetError::UnsupportedApi {
+                    addr: conn.addr().to_owned(),
+                    api_key: ApiKey::FETCH,
+                })?
+                .min(MAX_FETCH_VERSION);
+            let max_bytes = i32::try_from(budget_left)
+                .unwrap_or(i32::MAX)
+                .clamp(1, config.fetch_max_bytes);
+            let request = request(&config, &sent, max_bytes);
+            conn.send(&request, version).await
+        }
+        .await;
+        let _ = events.send(Event::Fetched {
+            broker,
+            sent,
+            started,
+            result,
+        });
+    });
+}
+
+fn request(config: &crate::ConsumerConfig, sent: &[Sent], max_bytes: i32) -> FetchRequest {
+    let mut topics: Vec<FetchTopic> = Vec::new();
+    for s in sent {
+        let partition = FetchPartition {
+            partition: s.partition.partition,
+            current_leader_epoch: s.leader_epoch,
+            fetch_offset: s.offset,
+            last_fetched_epoch: -1,
+            log_start_offset: -1,
+            partition_max_bytes: s.max_bytes,
+            ..Default::default()
+        };
+        match topics.iter_mut().find(|t| *t.topic == *s.partition.topic) {
+            Some(topic) => topic.partitions.push(partition),
+            None => topics.push(FetchTopic {
+                topic: StrBytes::from_string(s.partition.topic.to_string()),
+                partitions: vec![partition],
+                ..Default::default()
+            }),
+        }
+    }
+    FetchRequest {
+        replica_id: -1,
+        max_wait_ms: i32::try_from(config.fetch_max_wait.as_millis()).unwrap_or(i32::MAX),
+        min_bytes: config.fetch_min_bytes,
+        max_bytes,
+        isolation_level: config.isolation_level.wire_value(),
+        session_id: 0,
+        session_epoch: -1,
+        topics,
+        ..Default::default()
+    }
+}
+
+/// Errors after which the partition's leader is looked up again.
+const STALE_LEADER: [ErrorCode; 8] = [
+    ErrorCode::NOT_LEADER_OR_FOLLOWER,
+    ErrorCode::FENCED_LEADER_EPOCH,
+    ErrorCode::UNKNOWN_LEADER_EPOCH,
+    ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+    ErrorCode::LEADER_NOT_AVAILABLE,
+    ErrorCode::KAFKA_STORAGE_ERROR,
+    ErrorCode::REPLICA_NOT_AVAILABLE,
+    ErrorCode::UNKNOWN_TOPIC_ID,
+];
+
+pub(super) fn handle_fetch(
+    fetcher: &mut Fetcher,
+    broker: i32,
+    sent: Vec<Sent>,
+    started: Instant,
+    result: Result<FetchResponse, NetError>,
+) {
+    let now = Instant::now();
+    let shared = std::sync::Arc::clone(&fetcher.shared);
+    let response = match result {
+        Ok(response) if response.error_code == 0 => {
+            fetcher.broker(broker).backoff.reset();
+            response
+        }
+        failed => {
+            // The whole request failed: every partition goes back, and the broker waits out a
+            // backoff (its leadership may also have moved, so metadata is refreshed).
+            match &failed {
+                Err(e) => tracing::debug!(broker, error = %e, "fetch failed"),
+                Ok(r) => tracing::debug!(
+                    broker,
+                    code = %ErrorCode::from(r.error_code),
+                    "fetch refused"
+                ),
+            }
+            shared.metrics.fetch_failed();
+            let b = fetcher.broker(broker);
+            b.retry_at = Some(now + b.backoff.next_delay());
+            fetcher.metadata.request_refresh();
+            let mut state = shared.state.lock();
+            for s in &sent {
+                if let Some(p) = state.partitions.get_mut(&s.partition) {
+                    p.in_flight = false;
+                }
+            }
+            return;
+        }
+    };
+    let mut answers: HashMap<
+        (&str, i32),
+        &krafka_protocol::messages::fetch_response::PartitionData,
+    > = HashMap::new();
+    let mut bytes = 0u64;
+    for topic in &response.responses {
+        for partition in &topic.partitions {
+            bytes += partition.records.as_ref().map_or(0, |r| r.len() as u64);
+            answers.insert((&*topic.topic, partition.partition_index), partition);
+        }
+    }
+    shared.metrics.fetch_answered(now - started, bytes);
+    let scan = DecodeOptions {
+        verify_crc: false,
+        ..DecodeOptions::default()
+    };
+    let mut woke_app = false;
+    let mut state = shared.state.lock();
+    let state = &mut *state;
+    for s in sent {
+        let Some(p) = state.partitions.get_mut(&s.partition) else {
+            continue;
+        };
+        p.in_flight = false;
+        if p.epoch != s.epoch {
+            continue;
+        }
+        let Some(&answer) = answers.get(&(&*s.partition.topic, s.partition.partition)) else {
+            continue;
+        };
+        let code = ErrorCode::from(answer.error_code);
+        if code == ErrorCode::NONE {
+            p.high_watermark = answer.high_watermark;
+            p.last_stable_offset = answer.last_stable_offset;
+            p.log_start_offset = answer.log_start_offset;
+            let Some(records) = answer.records.clone().filter(|r| !r.is_empty()) else {
+                continue;
+            };
+            let mut set = RecordSet::with_options(records.clone(), scan.clone());
+            let mut next_offset = None;
+            for batch in set.by_ref() {
+                match batch {
+                    Ok(batch) => next_offset = Some(batch.next_offset()),
+                    Err(error) => {
+                        // Stop here; the application sees the corruption when it reaches it.
+                        tracing::warn!(partition = %s.partition, %error, "malformed batch in fetch");
+                        break;
+                    }
+                }
+            }
+            let whole = records.len() - set.remaining();
+            let (records, next_offset) = match next_offset {
+                Some(next) => (records.slice(..whole), next.max(s.offset)),
+                None => {
+                    // No whole batch: a malformed start (or a batch larger than any fetch
+                    // allows). The application reports the corruption at its position; the
+                    // partition waits before it is fetched again.
+                    p.retry_at = Some(now + fetcher.config.retry_backoff_max);
+                    (records, s.offset)
+                }
+            };
+            p.fetch_offset = Some(next_offset);
+            p.buffered += records.len();
+            state.buffered += records.len();
+            state.ready.push_back(CompletedFetch {
+                partition: s.partition,
+                epoch: s.epoch,
+                next_offset,
+                records,
+                aborted: answer.aborted_transactions.clone().unwrap_or_default(),
+            });
+            woke_app = true;
+            continue;
+        }
+        shared.metrics.fetch_failed();
+        if code == ErrorCode::OFFSET_OUT_OF_RANGE {
+            match fetcher.config.auto_offset_reset {
+                OffsetReset::Earliest | OffsetReset::Latest => {
+                    tracing::info!(partition = %s.partition, offset = s.offset, "offset out of range; resetting");
+                    p.reset = Some(
+                        if fetcher.config.auto_offset_reset == OffsetReset::Earliest {
+                            OffsetSpec::Earliest
+                        } else {
+                            OffsetSpec::Latest
+                        },
+                    );
+                    p.fetch_offset = None;
+                }
+                OffsetReset::None => {
+                    p.fetch_offset = None;
+                    state.errors.push_back(ConsumeError::OffsetOutOfRange {
+                        partition: s.partition.clone(),
+                        offset: s.offset,
+                    });
+                    woke_app = true;
+                }
+            }
+        } else if STALE_LEADER.contains(&code) {
+            tracing::debug!(partition = %s.partition, %code, "fetch: stale leader; refreshing");
+            fetcher.metadata.request_refresh();
+            p.retry_at = Some(now + fetcher.config.retry_backoff);
+        } else {
+            tracing::warn!(partition = %s.partition, %code, "fetch refused");
+            p.retry_at = Some(now + fetcher.config.retry_backoff_max);
+            state.errors.push_back(ConsumeError::Broker {
+                partition: s.partition.clone(),
+                code,
+            });
+            woke_app = true;
+        }
+    }
+    if woke_app {
+        shared.data_ready.notify_one();
+    }
+}
