@@ -549,22 +549,15 @@ impl Consumer {
 
     /// Publishes the finished drain's position and returns its bytes to the budget.
     fn finish_drain(&mut self) {
-        let Some(drain) = self.drain.take() else {
-            return;
-        };
-        let mut state = self.shared.state.lock();
-        state.release(&drain.partition, drain.bytes);
-        if let Some(p) = state.partitions.get_mut(&drain.partition)
-            && p.epoch == drain.epoch
-        {
-            p.position = Some(drain.final_position());
-        }
-        drop(state);
-        self.shared.wake_fetcher.notify_one();
+        self.release_drain(true);
     }
 
     /// Drops the current drain, keeping the position it reached.
     fn drop_drain(&mut self) {
+        self.release_drain(false);
+    }
+
+    fn release_drain(&mut self, finished: bool) {
         let Some(drain) = self.drain.take() else {
             return;
         };
@@ -573,8 +566,14 @@ impl Consumer {
         if let Some(p) = state.partitions.get_mut(&drain.partition)
             && p.epoch == drain.epoch
         {
-            p.position = Some(drain.position);
+            p.position = Some(if finished {
+                drain.final_position()
+            } else {
+                drain.position
+            });
         }
+        drop(state);
+        self.shared.wake_fetcher.notify_one();
     }
 
     /// A bad batch: the position stays before it and the partition is fetched again from

@@ -16,7 +16,7 @@ use krafka_net::NetError;
 use krafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use krafka_protocol::messages::{FetchRequest, FetchResponse};
 use krafka_protocol::records::{DecodeOptions, RecordSet};
-use krafka_protocol::{ApiKey, ErrorCode, StrBytes};
+use krafka_protocol::{ApiKey, ErrorCode};
 
 use super::{Event, Fetcher, Sent};
 use crate::config::OffsetReset;
@@ -62,26 +62,22 @@ pub(super) fn spawn_fetch(fetcher: &Fetcher, broker: i32, sent: Vec<Sent>, budge
 }
 
 fn request(config: &crate::ConsumerConfig, sent: &[Sent], max_bytes: i32) -> FetchRequest {
-    let mut topics: Vec<FetchTopic> = Vec::new();
-    for s in sent {
-        let partition = FetchPartition {
-            partition: s.partition.partition,
-            current_leader_epoch: s.leader_epoch,
-            fetch_offset: s.offset,
-            last_fetched_epoch: -1,
-            log_start_offset: -1,
-            partition_max_bytes: s.max_bytes,
-            ..Default::default()
-        };
-        match topics.iter_mut().find(|t| *t.topic == *s.partition.topic) {
-            Some(topic) => topic.partitions.push(partition),
-            None => topics.push(FetchTopic {
-                topic: StrBytes::from_string(s.partition.topic.to_string()),
-                partitions: vec![partition],
-                ..Default::default()
-            }),
-        }
-    }
+    let topics = super::by_topic(sent, |s| FetchPartition {
+        partition: s.partition.partition,
+        current_leader_epoch: s.leader_epoch,
+        fetch_offset: s.offset,
+        last_fetched_epoch: -1,
+        log_start_offset: -1,
+        partition_max_bytes: s.max_bytes,
+        ..Default::default()
+    })
+    .into_iter()
+    .map(|(topic, partitions)| FetchTopic {
+        topic,
+        partitions,
+        ..Default::default()
+    })
+    .collect();
     FetchRequest {
         replica_id: -1,
         max_wait_ms: i32::try_from(config.fetch_max_wait.as_millis()).unwrap_or(i32::MAX),

@@ -22,6 +22,7 @@ use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use krafka_net::{Backoff, ClusterMetadata, NetError};
+use krafka_protocol::StrBytes;
 use krafka_protocol::messages::{FetchResponse, ListOffsetsResponse};
 use tokio::sync::mpsc;
 
@@ -43,6 +44,22 @@ pub(crate) struct Sent {
     pub max_bytes: i32,
     /// What a lookup asks for.
     pub spec: OffsetSpec,
+}
+
+/// Groups request entries by topic, keeping first-seen order: the shape of both Fetch and
+/// ListOffsets requests.
+pub(crate) fn by_topic<T>(sent: &[Sent], entry: impl Fn(&Sent) -> T) -> Vec<(StrBytes, Vec<T>)> {
+    let mut topics: Vec<(StrBytes, Vec<T>)> = Vec::new();
+    for s in sent {
+        match topics.iter_mut().find(|(t, _)| **t == *s.partition.topic) {
+            Some((_, entries)) => entries.push(entry(s)),
+            None => topics.push((
+                StrBytes::from_string(s.partition.topic.to_string()),
+                vec![entry(s)],
+            )),
+        }
+    }
+    topics
 }
 
 /// What a request task reports.

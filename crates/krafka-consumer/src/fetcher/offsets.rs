@@ -9,9 +9,9 @@
 use std::time::Instant;
 
 use krafka_net::NetError;
+use krafka_protocol::ErrorCode;
 use krafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use krafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
-use krafka_protocol::{ErrorCode, StrBytes};
 
 use super::{Event, Fetcher, Sent};
 use crate::error::ConsumeError;
@@ -50,24 +50,20 @@ pub(super) fn spawn_lookup(fetcher: &Fetcher, broker: i32, sent: Vec<Sent>) {
 }
 
 fn request(isolation_level: i8, sent: &[Sent]) -> ListOffsetsRequest {
-    let mut topics: Vec<ListOffsetsTopic> = Vec::new();
-    for s in sent {
-        let partition = ListOffsetsPartition {
-            partition_index: s.partition.partition,
-            current_leader_epoch: s.leader_epoch,
-            timestamp: s.spec.timestamp(),
-            max_num_offsets: 1,
-            ..Default::default()
-        };
-        match topics.iter_mut().find(|t| *t.name == *s.partition.topic) {
-            Some(topic) => topic.partitions.push(partition),
-            None => topics.push(ListOffsetsTopic {
-                name: StrBytes::from_string(s.partition.topic.to_string()),
-                partitions: vec![partition],
-                ..Default::default()
-            }),
-        }
-    }
+    let topics = super::by_topic(sent, |s| ListOffsetsPartition {
+        partition_index: s.partition.partition,
+        current_leader_epoch: s.leader_epoch,
+        timestamp: s.spec.timestamp(),
+        max_num_offsets: 1,
+        ..Default::default()
+    })
+    .into_iter()
+    .map(|(name, partitions)| ListOffsetsTopic {
+        name,
+        partitions,
+        ..Default::default()
+    })
+    .collect();
     ListOffsetsRequest {
         replica_id: -1,
         isolation_level,
