@@ -97,10 +97,14 @@ async fn run(seed: u64) -> (usize, usize) {
     let mut acked: HashMap<i32, Vec<(u32, i64)>> = HashMap::new();
     let mut failed = 0;
     for (i, f) in futures {
-        match tokio::time::timeout(Duration::from_secs(60), f)
-            .await
-            .expect("resolves")
-        {
+        let outcome = tokio::time::timeout(Duration::from_secs(60), f).await;
+        let outcome = outcome.unwrap_or_else(|_| {
+            panic!(
+                "seed {seed}: record {i} did not resolve within 60 s: {:?}",
+                producer.metrics()
+            )
+        });
+        match outcome {
             Ok(m) => acked.entry(m.partition).or_default().push((
                 i,
                 m.offset.unwrap_or_else(|| {
