@@ -39,7 +39,7 @@ struct Workload {
     records: usize,
 }
 
-/// What one client process reported, plus the workload it ran.
+/// What one client process reported.
 #[derive(Clone, Copy, Debug, PartialEq)]
 struct Sample {
     seconds: f64,
@@ -149,7 +149,7 @@ fn peers(root: &Path, args: &[String]) -> Result<(), String> {
                 samples[i].push(sample);
             }
         }
-        rows.push(row(w, &options.clients, &samples));
+        rows.push(row(w, &samples));
     }
     let table = table(&options, &rows);
     say(&table);
@@ -322,11 +322,10 @@ struct Row {
     per_client: Vec<[f64; 4]>,
 }
 
-fn row(w: &Workload, clients: &[String], samples: &[Vec<Sample>]) -> Row {
-    let per_client = clients
+fn row(w: &Workload, samples: &[Vec<Sample>]) -> Row {
+    let per_client = samples
         .iter()
-        .zip(samples)
-        .map(|(_, runs)| {
+        .map(|runs| {
             let rate = median(runs.iter().map(|s| w.records as f64 / s.seconds).collect());
             let cpu = median(
                 runs.iter()

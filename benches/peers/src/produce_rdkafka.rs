@@ -68,46 +68,21 @@ fn finish(
     Ok(delivered)
 }
 
+/// A record as this benchmark sends it.
+type Record<'a> = BaseRecord<'a, str, [u8]>;
+
 /// `BaseProducer`, polled by the sending thread.
 pub fn run_base_producer(run: &ProduceRun) -> Result<(Timed, usize), String> {
     let producer: BaseProducer<Counting> = config(run)
         .create_with_context(Counting::default())
         .map_err(|e| format!("producer: {e}"))?;
-    let keys: Vec<String> = (0..1000).map(ProduceRun::key).collect();
-    let value = run.value();
-    send_base(&producer, &run.topic, &keys[0], &value)?;
-    producer
-        .flush(Duration::from_secs(30))
-        .map_err(|e| format!("warm-up: {e}"))?;
-
-    let timed = Timed::start();
-    for i in 0..run.records {
-        send_base(&producer, &run.topic, &keys[i % keys.len()], &value)?;
-        if i % 128 == 0 {
-            producer.poll(Duration::ZERO);
-        }
-    }
-    let delivered = finish(producer.context(), &producer, run)?;
-    Ok((timed, delivered))
-}
-
-fn send_base(
-    producer: &BaseProducer<Counting>,
-    topic: &str,
-    key: &str,
-    value: &[u8],
-) -> Result<(), String> {
-    let mut record = BaseRecord::to(topic).key(key).payload(value);
-    loop {
-        match producer.send(record) {
-            Ok(()) => return Ok(()),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                record = back;
-                producer.poll(Duration::from_millis(1));
-            }
-            Err((e, _)) => return Err(format!("send: {e}")),
-        }
-    }
+    produce(
+        &producer,
+        run,
+        BaseProducer::send,
+        |p| p.poll(Duration::ZERO),
+        |p| p.poll(Duration::from_millis(1)),
+    )
 }
 
 /// `ThreadedProducer`, polled by its own thread.
@@ -115,37 +90,54 @@ pub fn run_threaded_producer(run: &ProduceRun) -> Result<(Timed, usize), String>
     let producer: ThreadedProducer<Counting> = config(run)
         .create_with_context(Counting::default())
         .map_err(|e| format!("producer: {e}"))?;
+    produce(
+        &producer,
+        run,
+        ThreadedProducer::send,
+        |_| {},
+        // The producer's own thread serves delivery reports; wait for it to make room.
+        |_| std::thread::sleep(Duration::from_millis(1)),
+    )
+}
+
+/// Sends the warm-up record, then the timed run: `serve` every 128 sends, `wait_for_room`
+/// whenever the queue is full; then flushes and checks every delivery.
+fn produce<P: Producer<Counting>>(
+    producer: &P,
+    run: &ProduceRun,
+    send: impl for<'a> Fn(&P, Record<'a>) -> Result<(), (KafkaError, Record<'a>)>,
+    serve: impl Fn(&P),
+    wait_for_room: impl Fn(&P),
+) -> Result<(Timed, usize), String> {
     let keys: Vec<String> = (0..1000).map(ProduceRun::key).collect();
     let value = run.value();
-    send_threaded(&producer, &run.topic, &keys[0], &value)?;
+    let send_one = |key: &str| -> Result<(), String> {
+        let mut record = BaseRecord::to(&run.topic)
+            .key(key)
+            .payload(value.as_slice());
+        loop {
+            match send(producer, record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    wait_for_room(producer);
+                }
+                Err((e, _)) => return Err(format!("send: {e}")),
+            }
+        }
+    };
+    send_one(&keys[0])?;
     producer
         .flush(Duration::from_secs(30))
         .map_err(|e| format!("warm-up: {e}"))?;
 
     let timed = Timed::start();
     for i in 0..run.records {
-        send_threaded(&producer, &run.topic, &keys[i % keys.len()], &value)?;
-    }
-    let delivered = finish(producer.context(), &producer, run)?;
-    Ok((timed, delivered))
-}
-
-fn send_threaded(
-    producer: &ThreadedProducer<Counting>,
-    topic: &str,
-    key: &str,
-    value: &[u8],
-) -> Result<(), String> {
-    let mut record = BaseRecord::to(topic).key(key).payload(value);
-    loop {
-        match producer.send(record) {
-            Ok(()) => return Ok(()),
-            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
-                record = back;
-                // The producer's own thread serves delivery reports; wait for it to make room.
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            Err((e, _)) => return Err(format!("send: {e}")),
+        send_one(&keys[i % keys.len()])?;
+        if i % 128 == 0 {
+            serve(producer);
         }
     }
+    let delivered = finish(producer.context(), producer, run)?;
+    Ok((timed, delivered))
 }

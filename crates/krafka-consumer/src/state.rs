@@ -100,22 +100,6 @@ impl PartitionState {
             log_start_offset: -1,
         }
     }
-
-    /// Whether the fetcher may include this partition in a fetch now.
-    pub(crate) fn fetchable(&self, now: Instant, share: usize) -> bool {
-        self.fetch_offset.is_some()
-            && self.reset.is_none()
-            && !self.paused
-            && !self.in_flight
-            && self.buffered < share
-            && self.retry_at.is_none_or(|at| at <= now)
-    }
-
-    /// Whether an offset lookup for this partition may start now.
-    pub(crate) fn needs_lookup(&self, now: Instant) -> Option<OffsetSpec> {
-        let spec = self.reset?;
-        (!self.resolving && self.retry_at.is_none_or(|at| at <= now)).then_some(spec)
-    }
 }
 
 /// The records of one partition from one fetch response, not yet handed to the application.

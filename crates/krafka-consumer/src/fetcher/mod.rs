@@ -187,7 +187,7 @@ impl Fetcher {
                 p.retry_at = None;
             }
             let leader = snapshot.leader(&tp.topic, tp.partition);
-            if let Some(spec) = p.needs_lookup(now) {
+            if let Some(spec) = p.reset.filter(|_| !p.resolving) {
                 match leader {
                     Some(leader) => {
                         p.resolving = true;
@@ -204,10 +204,14 @@ impl Fetcher {
                 }
                 continue;
             }
-            if p.fetch_offset.is_none() || p.reset.is_some() || p.paused || p.in_flight {
+            let Some(fetch_offset) = p.fetch_offset else {
+                continue;
+            };
+            if p.reset.is_some() || p.paused || p.in_flight {
                 continue;
             }
-            if !p.fetchable(now, share) {
+            if p.buffered >= share {
+                // Backpressure: the application has not drained this partition's share yet.
                 self.shared.metrics.budget_stalled();
                 continue;
             }
@@ -215,19 +219,7 @@ impl Fetcher {
                 plan.need_metadata = true;
                 continue;
             };
-            let config = &self.config;
-            let broker = self
-                .brokers
-                .entry(leader.broker)
-                .or_insert_with(|| BrokerState {
-                    fetching: false,
-                    retry_at: None,
-                    backoff: Backoff::new(
-                        config.retry_backoff,
-                        config.retry_backoff_max,
-                        leader.broker as u64,
-                    ),
-                });
+            let broker = self.broker(leader.broker);
             if broker.fetching {
                 continue;
             }
@@ -235,6 +227,7 @@ impl Fetcher {
                 plan.wake_at = earliest(plan.wake_at, at);
                 continue;
             }
+            let config = &self.config;
             let room = share - p.buffered;
             let max_bytes = i32::try_from(room).map_or(config.max_partition_fetch_bytes, |room| {
                 room.clamp(1, config.max_partition_fetch_bytes)
@@ -243,7 +236,7 @@ impl Fetcher {
             plan.fetches.entry(leader.broker).or_default().push(Sent {
                 partition: tp.clone(),
                 epoch: p.epoch,
-                offset: p.fetch_offset.unwrap_or_default(),
+                offset: fetch_offset,
                 leader_epoch: leader.epoch,
                 max_bytes,
                 spec: OffsetSpec::Latest,
