@@ -128,6 +128,9 @@ pub(crate) struct Sender {
     refresh_pending: bool,
     seen_generation: u64,
     drain_start: usize,
+    /// The instant the last pass decided with: a backoff that ended after it was skipped by
+    /// that pass and must still be a deadline, however late the sender goes to sleep.
+    decided_at: Instant,
 }
 
 impl Sender {
@@ -167,13 +170,14 @@ impl Sender {
             refresh_pending: false,
             seen_generation: 0,
             drain_start: 0,
+            decided_at: Instant::now(),
         }
     }
 
     /// The sender task.
     pub(crate) async fn run(mut self, mut events: UnboundedReceiver<Event>) {
         loop {
-            let wake_at = self.next_deadline(Instant::now());
+            let wake_at = self.next_deadline();
             let event = match wake_at {
                 Some(at) => {
                     tokio::select! {
@@ -197,6 +201,7 @@ impl Sender {
             self.expire(now);
             self.advance_identity(now);
             while self.drain(now) {}
+            self.decided_at = now;
             self.finish_flushes();
             if self.close_requested && self.unresolved.is_empty() && self.requests.is_empty() {
                 for done in self.closing.drain(..) {
@@ -208,10 +213,13 @@ impl Sender {
         }
     }
 
-    /// The earliest deadline still ahead. A retry whose backoff is over but which cannot go
-    /// yet (partition held, broker busy, no leader) waits for the event that frees it, not
-    /// for a deadline in the past, which would spin.
-    fn next_deadline(&self, now: Instant) -> Option<Instant> {
+    /// The earliest deadline the last pass left. A retry whose backoff was over at that pass
+    /// but which could not go (partition held, broker busy, no leader) waits for the event
+    /// that frees it, not for a deadline in the past, which would spin. A backoff that ended
+    /// only after the pass is a deadline even if that moment has passed by now: the pass
+    /// skipped it, and nothing else would wake the sender for it.
+    fn next_deadline(&self) -> Option<Instant> {
+        let now = self.decided_at;
         let mut at = self.linger.front().map(|l| l.0);
         let mut consider = |t: Instant| at = Some(at.map_or(t, |a| a.min(t)));
         for p in &self.partitions {
@@ -670,5 +678,72 @@ impl Sender {
         for (_, tx) in done {
             let _ = tx.send(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use bytes::BytesMut;
+    use krafka_net::{ConnectionConfig, ConnectionPool, MetadataConfig};
+    use tokio::sync::mpsc::unbounded_channel;
+
+    use super::*;
+    use crate::delivery::BatchCompletion;
+    use crate::partitioner::PartitionerChoice;
+
+    fn idle_sender() -> Sender {
+        let config = Arc::new(ProducerConfig::default());
+        let metrics = Arc::new(ProducerMetrics::default());
+        let (events_tx, _events_rx) = unbounded_channel();
+        let pool = ConnectionPool::new(ConnectionConfig::default());
+        let metadata = ClusterMetadata::new(pool, MetadataConfig::new(["127.0.0.1:1"]));
+        let accumulator = Arc::new(Accumulator::new(
+            config.clone(),
+            events_tx.clone(),
+            PartitionerChoice::Default,
+            metrics.clone(),
+        ));
+        Sender::new(config, metadata, accumulator, metrics, events_tx)
+    }
+
+    /// Queues a batch that failed once and may go again at `retry_at`.
+    fn queue_retry(sender: &mut Sender, created: Instant, retry_at: Instant) {
+        let tp = TopicPartition::new("t".into(), 0);
+        let i = sender.partition_index(&tp);
+        let completion = BatchCompletion::new("t".into(), 0);
+        let mut batch = ProducerBatch::sealed(tp, BytesMut::new(), 1, completion, created, 0);
+        batch.attempts = 1;
+        batch.retry_at = Some(retry_at);
+        sender.partitions[i].queue.push_back(batch);
+    }
+
+    // The fault runs hung on this under CPU load: the pass skipped a retry whose backoff had
+    // not ended, the backoff ended before the sender computed its next wake-up, and it was
+    // taken for a retry blocked on an event, so nothing woke the sender until the delivery
+    // timeout.
+    #[tokio::test]
+    async fn a_backoff_ending_after_the_pass_that_skipped_it_still_wakes_the_sender() {
+        let mut sender = idle_sender();
+        let pass = Instant::now();
+        let retry_at = pass + Duration::from_millis(1);
+        queue_retry(&mut sender, pass, retry_at);
+        sender.decided_at = pass;
+        // The sender is descheduled until after the backoff has ended.
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(sender.next_deadline(), Some(retry_at));
+    }
+
+    #[tokio::test]
+    async fn a_retry_due_at_the_pass_waits_for_an_event_not_a_past_deadline() {
+        let mut sender = idle_sender();
+        let pass = Instant::now();
+        let created = pass - Duration::from_millis(10);
+        queue_retry(&mut sender, created, pass - Duration::from_millis(1));
+        sender.decided_at = pass;
+        // Only the delivery timeout is left to wake for: waking now would spin.
+        let expiry = deadline_after(created, sender.config.delivery_timeout);
+        assert_eq!(sender.next_deadline(), Some(expiry));
     }
 }
