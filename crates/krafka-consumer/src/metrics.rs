@@ -18,6 +18,10 @@ pub struct ConsumerMetrics {
     offset_partitions: AtomicU64,
     offset_errors: AtomicU64,
     budget_stalls: AtomicU64,
+    full_fetches: AtomicU64,
+    incremental_fetches: AtomicU64,
+    fetch_request_bytes: AtomicU64,
+    session_errors: AtomicU64,
     fetch_latency: LatencyHistogram,
 }
 
@@ -41,6 +45,14 @@ pub struct MetricsSnapshot {
     /// Times a partition was left out of a fetch because its share of the prefetch budget was
     /// full: backpressure from a slow application.
     pub budget_stalls: u64,
+    /// Fetch requests that listed every partition: sessionless, or opening a fetch session.
+    pub full_fetches: u64,
+    /// Fetch requests that listed only what changed in their KIP-227 session.
+    pub incremental_fetches: u64,
+    /// Bytes of fetch requests sent (their encoded size): what sessions save.
+    pub fetch_request_bytes: u64,
+    /// Fetch sessions the broker lost or refused (each answered by a full fetch).
+    pub session_errors: u64,
     /// Median fetch round trip (an upper bound of its histogram bucket).
     pub fetch_latency_p50: Option<Duration>,
     /// 99th percentile fetch round trip.
@@ -56,6 +68,20 @@ impl ConsumerMetrics {
         self.fetch_requests.fetch_add(1, Ordering::Relaxed);
         self.fetch_bytes.fetch_add(bytes, Ordering::Relaxed);
         self.fetch_latency.record(latency);
+    }
+
+    pub(crate) fn fetch_sent(&self, full: bool, bytes: u64) {
+        let kind = if full {
+            &self.full_fetches
+        } else {
+            &self.incremental_fetches
+        };
+        kind.fetch_add(1, Ordering::Relaxed);
+        self.fetch_request_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub(crate) fn session_error(&self) {
+        self.session_errors.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn fetch_failed(&self) {
@@ -93,6 +119,10 @@ impl ConsumerMetrics {
             offset_partitions: load(&self.offset_partitions),
             offset_errors: load(&self.offset_errors),
             budget_stalls: load(&self.budget_stalls),
+            full_fetches: load(&self.full_fetches),
+            incremental_fetches: load(&self.incremental_fetches),
+            fetch_request_bytes: load(&self.fetch_request_bytes),
+            session_errors: load(&self.session_errors),
             fetch_latency_p50: self.fetch_latency.quantile_upper_bound(0.5),
             fetch_latency_p99: self.fetch_latency.quantile_upper_bound(0.99),
         }

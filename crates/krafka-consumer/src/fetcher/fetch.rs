@@ -6,38 +6,50 @@
 //! (to find where the next fetch starts); checksums, decompression and record parsing happen
 //! when the application drains the fetch, off this loop.
 //!
-//! Fetch versions 4 (isolation level, last stable offset) to 12 (topic names) are used, without
-//! fetch sessions: each request is a full, sessionless fetch (session id 0, epoch -1).
+//! Fetch versions 4 (isolation level, last stable offset) to 17 are used. From v7 requests go
+//! through the broker's KIP-227 fetch session ([`super::session`]): after the first, a request
+//! lists only partitions that changed. From v13 topics are named by id, when metadata gave
+//! every topic of the request one (else the request stays at v12, by name).
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use krafka_net::NetError;
-use krafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+use krafka_net::{ConnectionPool, NetError};
+use krafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
 use krafka_protocol::messages::{FetchRequest, FetchResponse};
 use krafka_protocol::records::{DecodeOptions, RecordSet};
-use krafka_protocol::{ApiKey, ErrorCode};
+use krafka_protocol::{ApiKey, Encode, ErrorCode, Uuid};
 
+use super::session::{CachedFetch, FINAL_EPOCH, SessionAnswer, SessionRequest};
 use super::{Event, Fetcher, Sent};
+use crate::ConsumerConfig;
 use crate::config::OffsetReset;
 use crate::error::ConsumeError;
+use crate::record::TopicPartition;
 use crate::state::{CompletedFetch, OffsetSpec};
 
 /// The oldest Fetch this consumer speaks: v4 added the isolation level and aborted
 /// transactions.
 const MIN_FETCH_VERSION: i16 = 4;
-/// The newest: v13 replaced topic names with topic ids.
-const MAX_FETCH_VERSION: i16 = 12;
+/// The first with fetch sessions (KIP-227).
+const SESSION_VERSION: i16 = 7;
+/// The last that names topics; v13 replaced names with topic ids.
+const LAST_NAMED_VERSION: i16 = 12;
+/// The newest.
+const MAX_FETCH_VERSION: i16 = 17;
 
-pub(super) fn spawn_fetch(fetcher: &Fetcher, broker: i32, sent: Vec<Sent>, budget_left: usize) {
+pub(super) fn spawn_fetch(fetcher: &mut Fetcher, broker: i32, sent: Vec<Sent>, budget_left: usize) {
     let pool = fetcher.metadata.pool().clone();
     let config = fetcher.config.clone();
     let events = fetcher.events_tx.clone();
+    let metrics = std::sync::Arc::clone(&fetcher.shared);
+    // The session goes with its request: one fetch per broker is out at a time.
+    let mut session = std::mem::take(&mut fetcher.broker(broker).session);
     tokio::spawn(async move {
         let started = Instant::now();
         let result = async {
             let conn = pool.get_connection_by_id(broker).await?;
-            let version = conn
+            let mut version = conn
                 .api_version(ApiKey::FETCH)
                 .filter(|v| *v >= MIN_FETCH_VERSION)
                 .ok_or_else(|| NetError::UnsupportedApi {
@@ -45,10 +57,28 @@ pub(super) fn spawn_fetch(fetcher: &Fetcher, broker: i32, sent: Vec<Sent>, budge
                     api_key: ApiKey::FETCH,
                 })?
                 .min(MAX_FETCH_VERSION);
+            if sent.iter().any(|s| s.topic_id == Uuid::ZERO) {
+                version = version.min(LAST_NAMED_VERSION);
+            }
+            let wanted: Vec<(TopicPartition, CachedFetch)> = sent
+                .iter()
+                .map(|s| {
+                    let fetch = CachedFetch {
+                        topic_id: s.topic_id,
+                        fetch_offset: s.offset,
+                        leader_epoch: s.leader_epoch,
+                        max_bytes: s.max_bytes,
+                    };
+                    (s.partition.clone(), fetch)
+                })
+                .collect();
+            let plan = session.next_request(&wanted, version >= SESSION_VERSION);
             let max_bytes = i32::try_from(budget_left)
                 .unwrap_or(i32::MAX)
                 .clamp(1, config.fetch_max_bytes);
-            let request = request(&config, &sent, max_bytes);
+            let request = request(&config, &sent, &plan, max_bytes);
+            let size = request.encoded_size(version)?;
+            metrics.metrics.fetch_sent(plan.is_full(), size as u64);
             conn.send(&request, version).await
         }
         .await;
@@ -57,37 +87,94 @@ pub(super) fn spawn_fetch(fetcher: &Fetcher, broker: i32, sent: Vec<Sent>, budge
             sent,
             started,
             result,
+            session,
         });
     });
 }
 
-fn request(config: &crate::ConsumerConfig, sent: &[Sent], max_bytes: i32) -> FetchRequest {
-    let topics = super::by_topic(sent, |s| FetchPartition {
-        partition: s.partition.partition,
-        current_leader_epoch: s.leader_epoch,
-        fetch_offset: s.offset,
-        last_fetched_epoch: -1,
-        log_start_offset: -1,
-        partition_max_bytes: s.max_bytes,
-        ..Default::default()
-    })
+fn request(
+    config: &ConsumerConfig,
+    sent: &[Sent],
+    plan: &SessionRequest,
+    max_bytes: i32,
+) -> FetchRequest {
+    let topics = super::by_topic(
+        plan.send.iter().filter_map(|&i| sent.get(i)),
+        super::sent_key,
+        |s| FetchPartition {
+            partition: s.partition.partition,
+            current_leader_epoch: s.leader_epoch,
+            fetch_offset: s.offset,
+            last_fetched_epoch: -1,
+            log_start_offset: -1,
+            partition_max_bytes: s.max_bytes,
+            ..Default::default()
+        },
+    )
     .into_iter()
-    .map(|(topic, partitions)| FetchTopic {
-        topic,
-        partitions,
+    .map(|t| FetchTopic {
+        topic: t.name,
+        topic_id: t.id,
+        partitions: t.entries,
         ..Default::default()
     })
     .collect();
+    let forgotten_topics_data =
+        super::by_topic(&plan.forget, |(tp, id)| (tp, *id), |(tp, _)| tp.partition)
+            .into_iter()
+            .map(|t| ForgottenTopic {
+                topic: t.name,
+                topic_id: t.id,
+                partitions: t.entries,
+                ..Default::default()
+            })
+            .collect();
     FetchRequest {
         replica_id: -1,
         max_wait_ms: i32::try_from(config.fetch_max_wait.as_millis()).unwrap_or(i32::MAX),
         min_bytes: config.fetch_min_bytes,
         max_bytes,
         isolation_level: config.isolation_level.wire_value(),
-        session_id: 0,
-        session_epoch: -1,
+        session_id: plan.session_id,
+        session_epoch: plan.epoch,
         topics,
+        forgotten_topics_data,
         ..Default::default()
+    }
+}
+
+/// Closes fetch session `session_id` on `broker` (epoch -1, no partitions, no wait).
+pub(super) async fn close_session(
+    pool: ConnectionPool,
+    config: std::sync::Arc<ConsumerConfig>,
+    broker: i32,
+    session_id: i32,
+) {
+    let result = async {
+        let conn = pool.get_connection_by_id(broker).await?;
+        let version = conn
+            .api_version(ApiKey::FETCH)
+            .unwrap_or(0)
+            .min(LAST_NAMED_VERSION);
+        if version < SESSION_VERSION {
+            return Ok(());
+        }
+        let request = FetchRequest {
+            replica_id: -1,
+            max_wait_ms: 0,
+            min_bytes: 0,
+            max_bytes: config.fetch_max_bytes,
+            isolation_level: config.isolation_level.wire_value(),
+            session_id,
+            session_epoch: FINAL_EPOCH,
+            ..Default::default()
+        };
+        conn.send(&request, version).await.map(|_| ())
+    }
+    .await;
+    match result {
+        Ok(()) => tracing::debug!(broker, session_id, "fetch session closed"),
+        Err(error) => tracing::debug!(broker, session_id, %error, "could not close fetch session"),
     }
 }
 
@@ -112,44 +199,55 @@ pub(super) fn handle_fetch(
 ) {
     let now = Instant::now();
     let shared = std::sync::Arc::clone(&fetcher.shared);
+    let b = fetcher.broker(broker);
     let response = match result {
-        Ok(response) if response.error_code == 0 => {
-            fetcher.broker(broker).backoff.reset();
-            response
-        }
-        failed => {
-            // The whole request failed: every partition goes back, and the broker waits out a
-            // backoff (its leadership may also have moved, so metadata is refreshed).
-            match &failed {
-                Err(e) => tracing::debug!(broker, error = %e, "fetch failed"),
-                Ok(r) => tracing::debug!(
-                    broker,
-                    code = %ErrorCode::from(r.error_code),
-                    "fetch refused"
-                ),
+        Ok(response) => match b
+            .session
+            .on_answer(response.error_code.into(), response.session_id)
+        {
+            SessionAnswer::Accepted => {
+                b.backoff.reset();
+                response
             }
-            shared.metrics.fetch_failed();
-            let b = fetcher.broker(broker);
-            b.retry_at = Some(now + b.backoff.next_delay());
-            fetcher.metadata.request_refresh();
-            let mut state = shared.state.lock();
-            for s in &sent {
-                if let Some(p) = state.partitions.get_mut(&s.partition) {
-                    p.in_flight = false;
-                }
+            SessionAnswer::SessionError(code) => {
+                // Nothing was fetched; the next request is a full one, sent at once.
+                tracing::debug!(broker, %code, "fetch session lost; starting a new one");
+                shared.metrics.session_error();
+                release(&shared, &sent);
+                return;
             }
+            SessionAnswer::Refused(code) => {
+                tracing::debug!(broker, %code, "fetch refused");
+                request_failed(fetcher, broker, &sent, now);
+                return;
+            }
+        },
+        Err(error) => {
+            tracing::debug!(broker, %error, "fetch failed");
+            b.session.on_failure();
+            request_failed(fetcher, broker, &sent, now);
             return;
         }
     };
+    // From v13 the answer names topics by id only.
+    let names: HashMap<Uuid, std::sync::Arc<str>> = sent
+        .iter()
+        .filter(|s| s.topic_id != Uuid::ZERO)
+        .map(|s| (s.topic_id, s.partition.topic.clone()))
+        .collect();
     let mut answers: HashMap<
         (&str, i32),
         &krafka_protocol::messages::fetch_response::PartitionData,
     > = HashMap::new();
     let mut bytes = 0u64;
     for topic in &response.responses {
+        let name = match names.get(&topic.topic_id) {
+            Some(name) if topic.topic.is_empty() => &**name,
+            _ => &*topic.topic,
+        };
         for partition in &topic.partitions {
             bytes += partition.records.as_ref().map_or(0, |r| r.len() as u64);
-            answers.insert((&*topic.topic, partition.partition_index), partition);
+            answers.insert((name, partition.partition_index), partition);
         }
     }
     shared.metrics.fetch_answered(now - started, bytes);
@@ -254,5 +352,25 @@ pub(super) fn handle_fetch(
     }
     if woke_app {
         shared.data_ready.notify_one();
+    }
+}
+
+/// The whole request failed: every partition goes back, and the broker waits out a backoff
+/// (its leadership may also have moved, so metadata is refreshed).
+fn request_failed(fetcher: &mut Fetcher, broker: i32, sent: &[Sent], now: Instant) {
+    fetcher.shared.metrics.fetch_failed();
+    let b = fetcher.broker(broker);
+    b.retry_at = Some(now + b.backoff.next_delay());
+    fetcher.metadata.request_refresh();
+    release(&fetcher.shared, sent);
+}
+
+/// Makes a request's partitions fetchable again.
+fn release(shared: &crate::state::Shared, sent: &[Sent]) {
+    let mut state = shared.state.lock();
+    for s in sent {
+        if let Some(p) = state.partitions.get_mut(&s.partition) {
+            p.in_flight = false;
+        }
     }
 }

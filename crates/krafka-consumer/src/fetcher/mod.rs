@@ -12,28 +12,36 @@
 //! Requests run in spawned tasks that report back over a channel; the loop sleeps until a
 //! report, a wake from the application (drained data, seek, pause, assignment, close) or the
 //! earliest retry deadline. It never polls.
+//!
+//! Each broker's KIP-227 fetch session ([`session`]) travels with that broker's fetch and
+//! comes back with its answer; when the consumer closes, the loop waits for fetches still out
+//! and then closes every open session.
 
 pub(crate) mod fetch;
 pub(crate) mod offsets;
+pub(crate) mod session;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use krafka_net::{Backoff, ClusterMetadata, NetError};
-use krafka_protocol::StrBytes;
 use krafka_protocol::messages::{FetchResponse, ListOffsetsResponse};
+use krafka_protocol::{StrBytes, Uuid};
 use tokio::sync::mpsc;
 
 use crate::config::ConsumerConfig;
 use crate::record::TopicPartition;
 use crate::state::{OffsetSpec, Shared};
+use session::FetchSession;
 
 /// A partition as one request carried it.
 #[derive(Debug, Clone)]
 pub(crate) struct Sent {
     pub partition: TopicPartition,
+    /// The topic's id as metadata gave it (zero when the broker has none).
+    pub topic_id: Uuid,
     /// The partition's epoch when the request was planned.
     pub epoch: u64,
     /// The fetch offset (fetches) or unused (lookups).
@@ -46,20 +54,42 @@ pub(crate) struct Sent {
     pub spec: OffsetSpec,
 }
 
-/// Groups request entries by topic, keeping first-seen order: the shape of both Fetch and
-/// ListOffsets requests.
-pub(crate) fn by_topic<T>(sent: &[Sent], entry: impl Fn(&Sent) -> T) -> Vec<(StrBytes, Vec<T>)> {
-    let mut topics: Vec<(StrBytes, Vec<T>)> = Vec::new();
-    for s in sent {
-        match topics.iter_mut().find(|(t, _)| **t == *s.partition.topic) {
-            Some((_, entries)) => entries.push(entry(s)),
-            None => topics.push((
-                StrBytes::from_string(s.partition.topic.to_string()),
-                vec![entry(s)],
-            )),
+/// One topic's entries in a request.
+pub(crate) struct TopicEntries<T> {
+    pub name: StrBytes,
+    pub id: Uuid,
+    pub entries: Vec<T>,
+}
+
+/// Groups request entries by topic, keeping first-seen order: the shape of Fetch and
+/// ListOffsets requests and of a fetch session's forgotten topics. `key` names an item's
+/// partition and topic id.
+pub(crate) fn by_topic<'a, I, T>(
+    items: impl IntoIterator<Item = &'a I>,
+    key: impl Fn(&'a I) -> (&'a TopicPartition, Uuid),
+    mut entry: impl FnMut(&'a I) -> T,
+) -> Vec<TopicEntries<T>>
+where
+    I: 'a,
+{
+    let mut topics: Vec<TopicEntries<T>> = Vec::new();
+    for item in items {
+        let (tp, id) = key(item);
+        match topics.iter_mut().find(|t| *t.name == *tp.topic) {
+            Some(t) => t.entries.push(entry(item)),
+            None => topics.push(TopicEntries {
+                name: StrBytes::from_string(tp.topic.to_string()),
+                id,
+                entries: vec![entry(item)],
+            }),
         }
     }
     topics
+}
+
+/// The partition and topic id a request entry is for.
+pub(crate) fn sent_key(s: &Sent) -> (&TopicPartition, Uuid) {
+    (&s.partition, s.topic_id)
 }
 
 /// What a request task reports.
@@ -69,6 +99,8 @@ pub(crate) enum Event {
         sent: Vec<Sent>,
         started: Instant,
         result: Result<FetchResponse, NetError>,
+        /// The broker's session, back from the request.
+        session: FetchSession,
     },
     Offsets {
         broker: i32,
@@ -83,6 +115,8 @@ struct BrokerState {
     fetching: bool,
     retry_at: Option<Instant>,
     backoff: Backoff,
+    /// Its fetch session (a placeholder while a fetch has it).
+    session: FetchSession,
 }
 
 pub(crate) struct Fetcher {
@@ -153,7 +187,44 @@ impl Fetcher {
                 () = sleep => {}
             }
         }
+        self.close_sessions().await;
         tracing::debug!("fetcher stopped");
+    }
+
+    /// Closes every open fetch session, so brokers free them at once instead of when they
+    /// expire. Fetches still out are awaited first (for at most their long-poll wait and a
+    /// second): their sessions come back with them.
+    async fn close_sessions(&mut self) {
+        let deadline = Instant::now() + self.config.fetch_max_wait + Duration::from_secs(1);
+        while self.brokers.values().any(|b| b.fetching) {
+            let event = tokio::time::timeout_at(deadline.into(), self.events.recv()).await;
+            match event {
+                Ok(Some(event)) => self.handle(event),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let open: Vec<(i32, i32)> = self
+            .brokers
+            .iter()
+            .filter(|(_, b)| !b.fetching)
+            .filter_map(|(id, b)| Some((*id, b.session.id()?)))
+            .collect();
+        if open.is_empty() {
+            return;
+        }
+        let mut closing = tokio::task::JoinSet::new();
+        for (broker, session_id) in open {
+            closing.spawn(fetch::close_session(
+                self.metadata.pool().clone(),
+                self.config.clone(),
+                broker,
+                session_id,
+            ));
+        }
+        let deadline = Instant::now() + self.config.request_timeout;
+        while let Ok(Some(_)) = tokio::time::timeout_at(deadline.into(), closing.join_next()).await
+        {
+        }
     }
 
     fn broker(&mut self, id: i32) -> &mut BrokerState {
@@ -162,6 +233,7 @@ impl Fetcher {
             fetching: false,
             retry_at: None,
             backoff: Backoff::new(config.retry_backoff, config.retry_backoff_max, id as u64),
+            session: FetchSession::default(),
         })
     }
 
@@ -193,6 +265,7 @@ impl Fetcher {
                         p.resolving = true;
                         plan.lookups.entry(leader.broker).or_default().push(Sent {
                             partition: tp.clone(),
+                            topic_id: Uuid::ZERO,
                             epoch: p.epoch,
                             offset: -1,
                             leader_epoch: leader.epoch,
@@ -233,8 +306,10 @@ impl Fetcher {
                 room.clamp(1, config.max_partition_fetch_bytes)
             });
             p.in_flight = true;
+            let topic_id = snapshot.topic(&tp.topic).map_or(Uuid::ZERO, |t| t.topic_id);
             plan.fetches.entry(leader.broker).or_default().push(Sent {
                 partition: tp.clone(),
+                topic_id,
                 epoch: p.epoch,
                 offset: fetch_offset,
                 leader_epoch: leader.epoch,
@@ -287,8 +362,11 @@ impl Fetcher {
                 sent,
                 started,
                 result,
+                session,
             } => {
-                self.broker(broker).fetching = false;
+                let b = self.broker(broker);
+                b.fetching = false;
+                b.session = session;
                 fetch::handle_fetch(self, broker, sent, started, result);
             }
             Event::Offsets {

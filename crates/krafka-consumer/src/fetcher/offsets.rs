@@ -50,7 +50,7 @@ pub(super) fn spawn_lookup(fetcher: &Fetcher, broker: i32, sent: Vec<Sent>) {
 }
 
 fn request(isolation_level: i8, sent: &[Sent]) -> ListOffsetsRequest {
-    let topics = super::by_topic(sent, |s| ListOffsetsPartition {
+    let topics = super::by_topic(sent, super::sent_key, |s| ListOffsetsPartition {
         partition_index: s.partition.partition,
         current_leader_epoch: s.leader_epoch,
         timestamp: s.spec.timestamp(),
@@ -58,9 +58,9 @@ fn request(isolation_level: i8, sent: &[Sent]) -> ListOffsetsRequest {
         ..Default::default()
     })
     .into_iter()
-    .map(|(name, partitions)| ListOffsetsTopic {
-        name,
-        partitions,
+    .map(|t| ListOffsetsTopic {
+        name: t.name,
+        partitions: t.entries,
         ..Default::default()
     })
     .collect();
