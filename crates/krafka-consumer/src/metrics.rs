@@ -20,7 +20,8 @@ pub struct ConsumerMetrics {
     budget_stalls: AtomicU64,
     full_fetches: AtomicU64,
     incremental_fetches: AtomicU64,
-    fetch_request_bytes: AtomicU64,
+    full_fetch_bytes: AtomicU64,
+    incremental_fetch_bytes: AtomicU64,
     session_errors: AtomicU64,
     fetch_latency: LatencyHistogram,
 }
@@ -49,8 +50,11 @@ pub struct MetricsSnapshot {
     pub full_fetches: u64,
     /// Fetch requests that listed only what changed in their KIP-227 session.
     pub incremental_fetches: u64,
-    /// Bytes of fetch requests sent (their encoded size): what sessions save.
-    pub fetch_request_bytes: u64,
+    /// Bytes of the full fetch requests sent (their encoded size).
+    pub full_fetch_bytes: u64,
+    /// Bytes of the incremental fetch requests sent: against `full_fetch_bytes`, what
+    /// sessions save.
+    pub incremental_fetch_bytes: u64,
     /// Fetch sessions the broker lost or refused (each answered by a full fetch).
     pub session_errors: u64,
     /// Median fetch round trip (an upper bound of its histogram bucket).
@@ -71,13 +75,13 @@ impl ConsumerMetrics {
     }
 
     pub(crate) fn fetch_sent(&self, full: bool, bytes: u64) {
-        let kind = if full {
-            &self.full_fetches
+        let (count, total) = if full {
+            (&self.full_fetches, &self.full_fetch_bytes)
         } else {
-            &self.incremental_fetches
+            (&self.incremental_fetches, &self.incremental_fetch_bytes)
         };
-        kind.fetch_add(1, Ordering::Relaxed);
-        self.fetch_request_bytes.fetch_add(bytes, Ordering::Relaxed);
+        count.fetch_add(1, Ordering::Relaxed);
+        total.fetch_add(bytes, Ordering::Relaxed);
     }
 
     pub(crate) fn session_error(&self) {
@@ -121,7 +125,8 @@ impl ConsumerMetrics {
             budget_stalls: load(&self.budget_stalls),
             full_fetches: load(&self.full_fetches),
             incremental_fetches: load(&self.incremental_fetches),
-            fetch_request_bytes: load(&self.fetch_request_bytes),
+            full_fetch_bytes: load(&self.full_fetch_bytes),
+            incremental_fetch_bytes: load(&self.incremental_fetch_bytes),
             session_errors: load(&self.session_errors),
             fetch_latency_p50: self.fetch_latency.quantile_upper_bound(0.5),
             fetch_latency_p99: self.fetch_latency.quantile_upper_bound(0.99),

@@ -315,3 +315,28 @@ async fn old_metadata_is_refreshed_on_age() {
     tokio::time::sleep(Duration::from_millis(700)).await;
     assert!(metadata.snapshot().generation >= first + 2);
 }
+
+#[tokio::test]
+async fn a_new_topic_is_looked_up_without_waiting_out_the_refresh_backoff() {
+    let cluster = cluster(1).await;
+    let mut config = MetadataConfig::new([cluster.bootstrap()]);
+    config.refresh_backoff = Duration::from_secs(5);
+    let metadata = ClusterMetadata::connect(ConnectionPool::new(self::config(1)), config)
+        .await
+        .unwrap();
+    // A consumer assigned a topic right after connecting, as Java's requestUpdateForNewTopics.
+    let started = Instant::now();
+    metadata.add_topics(["t"]);
+    while metadata.snapshot().topic("t").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "the new topic waited for the 5 s refresh backoff"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Other refreshes still keep the backoff.
+    let generation = metadata.snapshot().generation;
+    metadata.request_refresh();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(metadata.snapshot().generation, generation);
+}

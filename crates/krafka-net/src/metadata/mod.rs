@@ -17,7 +17,7 @@ mod snapshot;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use krafka_protocol::messages::MetadataRequest;
@@ -95,6 +95,9 @@ struct Inner {
     /// Metadata requests actually sent.
     sent: AtomicU64,
     completed: watch::Sender<Completed>,
+    /// A topic was added: the next refresh need not wait out `refresh_backoff` (as Java's
+    /// `requestUpdateForNewTopics`), since it asks something no refresh has asked yet.
+    new_topics: AtomicBool,
     wake: Notify,
     stop: watch::Sender<bool>,
 }
@@ -151,6 +154,7 @@ impl ClusterMetadata {
             requested: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             completed: watch::channel(Completed::default()).0,
+            new_topics: AtomicBool::new(false),
             wake: Notify::new(),
             stop: watch::channel(false).0,
         });
@@ -200,6 +204,7 @@ impl ClusterMetadata {
             added && !interest.all
         };
         if added {
+            self.inner.new_topics.store(true, Ordering::Release);
             self.request_refresh();
         }
     }
@@ -266,7 +271,12 @@ async fn refresher(inner: Arc<Inner>) {
         }
         if let Some(last) = last_attempt {
             // A floor, so a zero backoff with every broker down cannot spin.
-            let earliest = last + inner.config.refresh_backoff.max(MIN_REFRESH_SPACING);
+            let spacing = if inner.new_topics.swap(false, Ordering::AcqRel) {
+                MIN_REFRESH_SPACING
+            } else {
+                inner.config.refresh_backoff.max(MIN_REFRESH_SPACING)
+            };
+            let earliest = last + spacing;
             tokio::select! {
                 biased;
                 _ = stop.changed() => return,
