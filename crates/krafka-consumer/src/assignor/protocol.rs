@@ -1,0 +1,228 @@
+//! The consumer protocol's bytes: a member's subscription (JoinGroup metadata) and its
+//! assignment (SyncGroup), each a big-endian i16 version followed by the message at that
+//! version (Kafka's `ConsumerProtocolSubscription` and `ConsumerProtocolAssignment`).
+//!
+//! Other members may be Java or librdkafka clients of any age: a newer version than ours is
+//! read as the newest we know (later versions only append fields), and anything malformed is
+//! an error, never a panic.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use krafka_protocol::codec::get_i16;
+use krafka_protocol::messages::{
+    ConsumerProtocolAssignment, ConsumerProtocolSubscription, consumer_protocol_assignment,
+    consumer_protocol_subscription,
+};
+use krafka_protocol::{Decode, DecodeError, Encode, EncodeError, StrBytes};
+
+use super::Member;
+use crate::record::TopicPartition;
+
+/// The subscription version sent: v1 owned partitions, v2 generation, v3 rack.
+const SUBSCRIPTION_VERSION: i16 = 3;
+/// The assignment version sent.
+const ASSIGNMENT_VERSION: i16 = 3;
+
+/// Groups partitions by topic, topics and partitions in order.
+fn by_topic(partitions: &[TopicPartition]) -> BTreeMap<Arc<str>, Vec<i32>> {
+    let mut topics: BTreeMap<Arc<str>, Vec<i32>> = BTreeMap::new();
+    for tp in partitions {
+        topics
+            .entry(tp.topic.clone())
+            .or_default()
+            .push(tp.partition);
+    }
+    for partitions in topics.values_mut() {
+        partitions.sort_unstable();
+    }
+    topics
+}
+
+fn str_bytes(s: &str) -> StrBytes {
+    StrBytes::from_string(s.to_owned())
+}
+
+/// The JoinGroup metadata of a member subscribing to `topics` and owning `owned` since
+/// `generation`.
+pub(crate) fn encode_subscription(
+    topics: &BTreeSet<Arc<str>>,
+    owned: &[TopicPartition],
+    generation: i32,
+) -> Result<Bytes, EncodeError> {
+    let subscription = ConsumerProtocolSubscription {
+        topics: topics.iter().map(|t| str_bytes(t)).collect(),
+        user_data: None,
+        owned_partitions: by_topic(owned)
+            .into_iter()
+            .map(
+                |(topic, partitions)| consumer_protocol_subscription::TopicPartition {
+                    topic: str_bytes(&topic),
+                    partitions,
+                },
+            )
+            .collect(),
+        generation_id: generation,
+        rack_id: None,
+    };
+    let mut buf = BytesMut::with_capacity(2 + subscription.encoded_size(SUBSCRIPTION_VERSION)?);
+    buf.put_i16(SUBSCRIPTION_VERSION);
+    subscription.encode(&mut buf, SUBSCRIPTION_VERSION)?;
+    Ok(buf.freeze())
+}
+
+/// The version to read a message of `version` at, when we know up to `newest`.
+fn readable(version: i16, newest: i16, what: &'static str) -> Result<i16, DecodeError> {
+    if version < 0 {
+        return Err(DecodeError::InvalidLength {
+            what,
+            length: i64::from(version),
+        });
+    }
+    Ok(version.min(newest))
+}
+
+/// A member's subscription from its JoinGroup metadata.
+pub(crate) fn decode_subscription(
+    member_id: &str,
+    metadata: &Bytes,
+) -> Result<Member, DecodeError> {
+    let mut buf = metadata.clone();
+    let version = readable(
+        get_i16(&mut buf)?,
+        SUBSCRIPTION_VERSION,
+        "subscription version",
+    )?;
+    let subscription = ConsumerProtocolSubscription::decode(&mut buf, version)?;
+    let owned = subscription
+        .owned_partitions
+        .iter()
+        .flat_map(|t| {
+            let topic: Arc<str> = Arc::from(t.topic.as_str());
+            t.partitions
+                .iter()
+                .map(move |&p| TopicPartition::new(topic.clone(), p))
+        })
+        .collect();
+    Ok(Member {
+        id: member_id.to_owned(),
+        topics: subscription
+            .topics
+            .iter()
+            .map(|t| Arc::from(t.as_str()))
+            .collect(),
+        owned,
+        generation: if version >= 2 {
+            subscription.generation_id
+        } else {
+            -1
+        },
+    })
+}
+
+/// The SyncGroup bytes giving a member `partitions`.
+pub(crate) fn encode_assignment(partitions: &[TopicPartition]) -> Result<Bytes, EncodeError> {
+    let assignment = ConsumerProtocolAssignment {
+        assigned_partitions: by_topic(partitions)
+            .into_iter()
+            .map(
+                |(topic, partitions)| consumer_protocol_assignment::TopicPartition {
+                    topic: str_bytes(&topic),
+                    partitions,
+                },
+            )
+            .collect(),
+        user_data: None,
+    };
+    let mut buf = BytesMut::with_capacity(2 + assignment.encoded_size(ASSIGNMENT_VERSION)?);
+    buf.put_i16(ASSIGNMENT_VERSION);
+    assignment.encode(&mut buf, ASSIGNMENT_VERSION)?;
+    Ok(buf.freeze())
+}
+
+/// A member's partitions from its SyncGroup answer. Empty bytes are an empty assignment (what
+/// a leader sends a member it gave nothing, in some clients).
+pub(crate) fn decode_assignment(bytes: &Bytes) -> Result<Vec<TopicPartition>, DecodeError> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut buf = bytes.clone();
+    let version = readable(get_i16(&mut buf)?, ASSIGNMENT_VERSION, "assignment version")?;
+    let assignment = ConsumerProtocolAssignment::decode(&mut buf, version)?;
+    let mut partitions: Vec<TopicPartition> = assignment
+        .assigned_partitions
+        .iter()
+        .flat_map(|t| {
+            let topic: Arc<str> = Arc::from(t.topic.as_str());
+            t.partitions
+                .iter()
+                .map(move |&p| TopicPartition::new(topic.clone(), p))
+        })
+        .collect();
+    partitions.sort();
+    partitions.dedup();
+    Ok(partitions)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn tp(topic: &str, p: i32) -> TopicPartition {
+        TopicPartition::new(topic, p)
+    }
+
+    #[test]
+    fn a_subscription_round_trips_with_its_owned_partitions_and_generation() {
+        let topics: BTreeSet<Arc<str>> = [Arc::from("a"), Arc::from("b")].into();
+        let owned = [tp("b", 3), tp("a", 1), tp("b", 0)];
+        let bytes = encode_subscription(&topics, &owned, 7).unwrap();
+        assert_eq!(&bytes[..2], &3i16.to_be_bytes());
+        let member = decode_subscription("m-1", &bytes).unwrap();
+        assert_eq!(member.id, "m-1");
+        assert_eq!(member.topics, topics);
+        assert_eq!(member.owned, [tp("a", 1), tp("b", 0), tp("b", 3)]);
+        assert_eq!(member.generation, 7);
+    }
+
+    #[test]
+    fn a_version_0_subscription_from_an_old_client_has_no_owned_partitions() {
+        // Version 0, topics ["t"], user data null: what an eager client of Kafka 2.3 sends.
+        let bytes = Bytes::from_static(&[0, 0, 0, 0, 0, 1, 0, 1, b't', 0xff, 0xff, 0xff, 0xff]);
+        let member = decode_subscription("old", &bytes).unwrap();
+        assert_eq!(member.topics.len(), 1);
+        assert!(member.owned.is_empty());
+        assert_eq!(member.generation, -1);
+    }
+
+    #[test]
+    fn an_assignment_round_trips_and_empty_bytes_are_no_partitions() {
+        let given = [tp("x", 2), tp("x", 0), tp("y", 5)];
+        let bytes = encode_assignment(&given).unwrap();
+        assert_eq!(
+            decode_assignment(&bytes).unwrap(),
+            [tp("x", 0), tp("x", 2), tp("y", 5)]
+        );
+        assert!(decode_assignment(&Bytes::new()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_newer_version_is_read_as_the_newest_known() {
+        let mut bytes = BytesMut::from(&encode_assignment(&[tp("x", 1)]).unwrap()[..]);
+        bytes[..2].copy_from_slice(&9i16.to_be_bytes());
+        assert_eq!(decode_assignment(&bytes.freeze()).unwrap(), [tp("x", 1)]);
+    }
+
+    proptest! {
+        /// Hostile bytes from another member are an error or a value, never a panic.
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+            let bytes = Bytes::from(bytes);
+            let _ = decode_subscription("m", &bytes);
+            let _ = decode_assignment(&bytes);
+        }
+    }
+}
