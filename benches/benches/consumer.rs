@@ -21,11 +21,10 @@
     clippy::print_stdout
 )]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use krafka_benches::{BrokerProcess, cpu_seconds, serve_until_stdin_closes};
 use krafka_consumer::{ConsumerBuilder, OffsetReset, TopicPartition};
 use krafka_producer::{ProducerBuilder, ProducerRecord};
 use krafka_protocol::compression::Codecs;
@@ -126,24 +125,8 @@ fn broker(scale: f64) {
         for p in 0..1000 {
             cluster.move_leader("s1000", p, 1);
         }
-        println!("bootstrap={}", cluster.bootstrap());
-        tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            let _ = std::io::stdin().read_line(&mut line);
-        })
-        .await
-        .unwrap();
-        cluster.shutdown().await;
+        serve_until_stdin_closes(cluster).await.unwrap();
     });
-}
-
-/// User + system CPU of this process, in seconds.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
 }
 
 fn consumer(bootstrap: &str) -> ConsumerBuilder {
@@ -160,7 +143,7 @@ fn partitions(topic: &str, count: i32) -> Vec<TopicPartition> {
 async fn consume(bootstrap: &str, w: &Workload) -> (f64, f64, f64) {
     let expected = w.records / w.partitions as usize * w.partitions as usize;
     let mut c = consumer(bootstrap).connect().await.unwrap();
-    let cpu = cpu_seconds();
+    let cpu = cpu_seconds().unwrap();
     let started = Instant::now();
     c.assign(partitions(w.topic, w.partitions));
     let mut got = 0;
@@ -172,7 +155,7 @@ async fn consume(bootstrap: &str, w: &Workload) -> (f64, f64, f64) {
         }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu;
+    let cpu = cpu_seconds().unwrap() - cpu;
     assert_eq!(bytes, expected * w.size);
     c.close().await;
     let rate = got as f64 / elapsed;
@@ -249,18 +232,8 @@ fn main() {
         broker(scale);
         return;
     }
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(&args[1..])
-        .env(ROLE, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let bootstrap = line.trim().strip_prefix("bootstrap=").unwrap().to_owned();
+    let broker = BrokerProcess::spawn(ROLE, &args[1..]).unwrap();
+    let bootstrap = broker.bootstrap.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -294,7 +267,5 @@ fn main() {
         "offset lookups, 50 partitions on 3 brokers: {requests} ListOffsets requests, {:.1} ms",
         elapsed.as_secs_f64() * 1e3
     );
-    // The broker exits when its stdin closes.
-    drop(child.stdin.take());
-    let _ = child.wait();
+    broker.stop();
 }

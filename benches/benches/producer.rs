@@ -18,12 +18,11 @@
 )]
 
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
+use krafka_benches::{BrokerProcess, cpu_seconds, serve_until_stdin_closes};
 use krafka_producer::{ProducerBuilder, ProducerRecord};
 
 const ROLE: &str = "KRAFKA_BENCH_BROKER";
@@ -44,24 +43,8 @@ fn broker() {
             .start()
             .await
             .unwrap();
-        println!("bootstrap={}", cluster.bootstrap());
-        tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            let _ = std::io::stdin().read_line(&mut line);
-        })
-        .await
-        .unwrap();
-        cluster.shutdown().await;
+        serve_until_stdin_closes(cluster).await.unwrap();
     });
-}
-
-/// User + system CPU of this process, in seconds.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-    ticks / 100.0
 }
 
 struct Workload {
@@ -87,7 +70,7 @@ async fn produce(bootstrap: &str, w: &Workload) -> (f64, f64, f64) {
         .unwrap()
         .await
         .unwrap();
-    let cpu = cpu_seconds();
+    let cpu = cpu_seconds().unwrap();
     let started = Instant::now();
     let mut window = VecDeque::with_capacity(WINDOW);
     for i in 0..w.records {
@@ -108,7 +91,7 @@ async fn produce(bootstrap: &str, w: &Workload) -> (f64, f64, f64) {
         f.await.unwrap();
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu;
+    let cpu = cpu_seconds().unwrap() - cpu;
     let m = producer.metrics();
     assert_eq!(m.records_failed, 0);
     producer.close().await;
@@ -131,17 +114,8 @@ fn main() {
     } else {
         1.0
     };
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .env(ROLE, "1")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let bootstrap = line.trim().strip_prefix("bootstrap=").unwrap().to_owned();
+    let broker = BrokerProcess::spawn(ROLE, &[]).unwrap();
+    let bootstrap = broker.bootstrap.clone();
 
     let n = |records: f64| ((records * scale) as usize).max(1000);
     let workloads = [
@@ -189,7 +163,5 @@ fn main() {
             cpu
         );
     }
-    // The broker exits when its stdin closes.
-    drop(child.stdin.take());
-    let _ = child.wait();
+    broker.stop();
 }

@@ -5,6 +5,10 @@
 
 use krafka_protocol::messages as m;
 
+pub mod process;
+
+pub use process::{BrokerProcess, cpu_seconds, serve_until_stdin_closes};
+
 /// A deterministic payload of `len` bytes that compresses about as well as typical JSON.
 pub fn payload(len: usize, seed: u64) -> Vec<u8> {
     const WORDS: &[&str] = &[
