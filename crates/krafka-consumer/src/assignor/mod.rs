@@ -11,8 +11,9 @@
 //! [`protocol`] encodes the subscription and assignment bytes members exchange in JoinGroup and
 //! SyncGroup (Kafka's `ConsumerProtocolSubscription` and `ConsumerProtocolAssignment`).
 //!
-//! Members are ordered by member id wherever order matters, as in Java, so every leader
-//! computes the same assignment from the same input.
+//! Members are ordered as Java orders them wherever order matters (static members by instance
+//! id first, then the rest by member id), so every leader computes the same assignment from the
+//! same input.
 
 pub(crate) mod protocol;
 mod range;
@@ -29,6 +30,9 @@ use crate::record::TopicPartition;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Member {
     pub id: String,
+    /// Its static membership id (`group.instance.id`), which orders it before its member id
+    /// does, so a restarted static member (new member id) gets its old partitions back.
+    pub instance_id: Option<String>,
     /// The topics it subscribes to.
     pub topics: BTreeSet<Arc<str>>,
     /// The partitions it owned before this rebalance (subscription v1+; empty for eager
@@ -49,7 +53,10 @@ pub(crate) fn assign(
     partitions: &BTreeMap<Arc<str>, i32>,
 ) -> Assignment {
     let mut sorted: Vec<&Member> = members.iter().collect();
-    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    sorted.sort_by(|a, b| {
+        let key = |m: &Member| (m.instance_id.is_none(), m.instance_id.clone(), m.id.clone());
+        key(a).cmp(&key(b))
+    });
     let mut assignment = match kind {
         AssignorKind::Range => range::assign(&sorted, partitions),
         AssignorKind::RoundRobin => round_robin::assign(&sorted, partitions),
@@ -71,6 +78,7 @@ pub(crate) mod tests {
     pub(crate) fn member(id: &str, topics: &[&str]) -> Member {
         Member {
             id: id.to_owned(),
+            instance_id: None,
             topics: topics.iter().map(|t| Arc::from(*t)).collect(),
             owned: Vec::new(),
             generation: -1,
@@ -102,5 +110,24 @@ pub(crate) mod tests {
             assert_eq!(out["a"], [tp("t", 0)], "{kind:?}");
             assert!(out["b"].is_empty() && out["c"].is_empty(), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn static_members_are_ordered_by_instance_id_before_member_ids() {
+        // A restarted static member comes back with a new member id that sorts last; by its
+        // instance id it keeps its place, and so its partitions.
+        let mut first = member("zzz-new-id", &["t"]);
+        first.instance_id = Some("host-1".into());
+        let mut second = member("aaa", &["t"]);
+        second.instance_id = Some("host-2".into());
+        let dynamic = member("0-dynamic", &["t"]);
+        let out = assign(
+            AssignorKind::Range,
+            &[dynamic, second, first],
+            &counts(&[("t", 3)]),
+        );
+        assert_eq!(out["zzz-new-id"], [tp("t", 0)]);
+        assert_eq!(out["aaa"], [tp("t", 1)]);
+        assert_eq!(out["0-dynamic"], [tp("t", 2)]);
     }
 }

@@ -83,9 +83,10 @@ fn readable(version: i16, newest: i16, what: &'static str) -> Result<i16, Decode
     Ok(version.min(newest))
 }
 
-/// A member's subscription from its JoinGroup metadata.
+/// A member's subscription from its JoinGroup metadata (and its static instance id, if any).
 pub(crate) fn decode_subscription(
     member_id: &str,
+    instance_id: Option<&str>,
     metadata: &Bytes,
 ) -> Result<Member, DecodeError> {
     let mut buf = metadata.clone();
@@ -107,6 +108,7 @@ pub(crate) fn decode_subscription(
         .collect();
     Ok(Member {
         id: member_id.to_owned(),
+        instance_id: instance_id.map(str::to_owned),
         topics: subscription
             .topics
             .iter()
@@ -181,8 +183,9 @@ mod tests {
         let owned = [tp("b", 3), tp("a", 1), tp("b", 0)];
         let bytes = encode_subscription(&topics, &owned, 7).unwrap();
         assert_eq!(&bytes[..2], &3i16.to_be_bytes());
-        let member = decode_subscription("m-1", &bytes).unwrap();
+        let member = decode_subscription("m-1", Some("i-1"), &bytes).unwrap();
         assert_eq!(member.id, "m-1");
+        assert_eq!(member.instance_id.as_deref(), Some("i-1"));
         assert_eq!(member.topics, topics);
         assert_eq!(member.owned, [tp("a", 1), tp("b", 0), tp("b", 3)]);
         assert_eq!(member.generation, 7);
@@ -192,7 +195,7 @@ mod tests {
     fn a_version_0_subscription_from_an_old_client_has_no_owned_partitions() {
         // Version 0, topics ["t"], user data null: what an eager client of Kafka 2.3 sends.
         let bytes = Bytes::from_static(&[0, 0, 0, 0, 0, 1, 0, 1, b't', 0xff, 0xff, 0xff, 0xff]);
-        let member = decode_subscription("old", &bytes).unwrap();
+        let member = decode_subscription("old", None, &bytes).unwrap();
         assert_eq!(member.topics.len(), 1);
         assert!(member.owned.is_empty());
         assert_eq!(member.generation, -1);
@@ -221,7 +224,7 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
             let bytes = Bytes::from(bytes);
-            let _ = decode_subscription("m", &bytes);
+            let _ = decode_subscription("m", None, &bytes);
             let _ = decode_assignment(&bytes);
         }
     }

@@ -13,8 +13,8 @@
 //! 3. while some member has at least two partitions more than another member that could take
 //!    one of them, one moves (step 2 already gave unclaimed partitions to the least loaded, so
 //!    what moves here is what a member owned beyond its fair share);
-//! 4. cooperative: a partition now given to a member other than its claimant is left out of
-//!    this assignment; the claimant sees it gone and revokes it, and the follow-up rebalance
+//! 4. cooperative: a partition now given to a member other than its claimant (or than a
+//!    member still holding it from a topic it unsubscribed) is left out of this assignment; the claimant sees it gone and revokes it, and the follow-up rebalance
 //!    finds it unclaimed and gives it away in step 2.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -29,11 +29,17 @@ pub(super) fn assign(members: &[&Member], partitions: &BTreeMap<Arc<str>, i32>) 
             .get(&tp.topic)
             .is_some_and(|&n| (0..n).contains(&tp.partition))
     };
-    // 1. Claims.
+    // 1. Claims. A member still holding a partition of a topic it no longer subscribes to
+    // revokes it after this rebalance; until then nobody else may have it.
     let mut claimant: HashMap<TopicPartition, (i32, usize)> = HashMap::new();
+    let mut withheld: HashMap<TopicPartition, usize> = HashMap::new();
     for (i, m) in members.iter().enumerate() {
         for tp in &m.owned {
-            if !exists(tp) || !m.topics.contains(&tp.topic) {
+            if !exists(tp) {
+                continue;
+            }
+            if !m.topics.contains(&tp.topic) {
+                withheld.insert(tp.clone(), i);
                 continue;
             }
             match claimant.get(tp) {
@@ -87,6 +93,7 @@ pub(super) fn assign(members: &[&Member], partitions: &BTreeMap<Arc<str>, i32>) 
         let keep: Vec<TopicPartition> = partitions
             .into_iter()
             .filter(|tp| claimant.get(tp).is_none_or(|&(_, owner)| owner == i))
+            .filter(|tp| withheld.get(tp).is_none_or(|&owner| owner == i))
             .collect();
         out.insert(members[i].id.clone(), keep);
     }
@@ -191,6 +198,20 @@ mod tests {
         assert_eq!(out["b"].len(), 3);
         assert!(out["a"].starts_with(&[tp("t", 0), tp("t", 1)]));
         assert!(out["b"].starts_with(&[tp("t", 2), tp("t", 3)]));
+    }
+
+    #[test]
+    fn a_partition_of_an_unsubscribed_topic_moves_only_after_its_holder_lets_go() {
+        let topics = counts(&[("t", 1), ("u", 1)]);
+        let mut a = member("a", &["u"]);
+        a.owned = vec![tp("t", 0)];
+        a.generation = 4;
+        let b = member("b", &["t"]);
+        let round1 = sticky(&[a.clone(), b.clone()], &topics);
+        assert_eq!(round1["a"], [tp("u", 0)]);
+        assert!(round1["b"].is_empty(), "a still consumes t-0: {round1:?}");
+        let round2 = sticky(&next_round(&[a, b], &round1, 5), &topics);
+        assert_eq!(round2["b"], [tp("t", 0)]);
     }
 
     #[test]

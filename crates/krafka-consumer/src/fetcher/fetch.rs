@@ -72,7 +72,11 @@ pub(super) fn spawn_fetch(fetcher: &mut Fetcher, broker: i32, sent: Vec<Sent>, b
                     (s.partition.clone(), fetch)
                 })
                 .collect();
-            let plan = session.next_request(&wanted, version >= SESSION_VERSION);
+            let plan = session.next_request(
+                &wanted,
+                version >= SESSION_VERSION,
+                version > LAST_NAMED_VERSION,
+            );
             let max_bytes = i32::try_from(budget_left)
                 .unwrap_or(i32::MAX)
                 .clamp(1, config.fetch_max_bytes);
@@ -179,7 +183,7 @@ pub(super) async fn close_session(
 }
 
 /// Errors after which the partition's leader is looked up again.
-const STALE_LEADER: [ErrorCode; 8] = [
+const STALE_LEADER: [ErrorCode; 9] = [
     ErrorCode::NOT_LEADER_OR_FOLLOWER,
     ErrorCode::FENCED_LEADER_EPOCH,
     ErrorCode::UNKNOWN_LEADER_EPOCH,
@@ -188,6 +192,8 @@ const STALE_LEADER: [ErrorCode; 8] = [
     ErrorCode::KAFKA_STORAGE_ERROR,
     ErrorCode::REPLICA_NOT_AVAILABLE,
     ErrorCode::UNKNOWN_TOPIC_ID,
+    // Metadata's topic id is stale (the topic was recreated): Java refreshes, as here.
+    ErrorCode::INCONSISTENT_TOPIC_ID,
 ];
 
 pub(super) fn handle_fetch(

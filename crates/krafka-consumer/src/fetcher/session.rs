@@ -107,11 +107,14 @@ impl FetchSession {
     }
 
     /// Plans the next request for `wanted`: every partition to fetch from this broker now.
-    /// Without `sessions` (Fetch before v7) it is a full, sessionless request.
+    /// Without `sessions` (Fetch before v7) it is a full, sessionless request. With
+    /// `topic_ids` (v13+) a partition whose topic id changed is forgotten under the old id;
+    /// by name (v12 and older) the forget would name the partition being sent and drop it.
     pub(crate) fn next_request(
         &mut self,
         wanted: &[(TopicPartition, CachedFetch)],
         sessions: bool,
+        topic_ids: bool,
     ) -> SessionRequest {
         if !sessions {
             self.id = 0;
@@ -143,7 +146,11 @@ impl FetchSession {
             match self.partitions.get(tp) {
                 Some(cached) if cached == fetch => {}
                 Some(cached) => {
-                    if cached.topic_id != fetch.topic_id {
+                    let replaced = topic_ids
+                        && cached.topic_id != fetch.topic_id
+                        && cached.topic_id != Uuid::ZERO
+                        && fetch.topic_id != Uuid::ZERO;
+                    if replaced {
                         // The topic was recreated: the broker knows the old id, which must go.
                         forget.push((tp.clone(), cached.topic_id));
                     }
@@ -239,7 +246,7 @@ mod tests {
     }
 
     fn open(session: &mut FetchSession, wanted: &[(TopicPartition, CachedFetch)], id: i32) {
-        let first = session.next_request(wanted, true);
+        let first = session.next_request(wanted, true, true);
         assert!(first.is_full());
         assert_eq!(
             session.on_answer(ErrorCode::NONE, id),
@@ -251,7 +258,7 @@ mod tests {
     fn the_first_request_is_full_and_opens_a_session() {
         let mut s = FetchSession::default();
         let wanted = [(tp(0), at(5)), (tp(1), at(7))];
-        let r = s.next_request(&wanted, true);
+        let r = s.next_request(&wanted, true, true);
         assert_eq!(
             r,
             SessionRequest {
@@ -263,7 +270,7 @@ mod tests {
         );
         assert_eq!(s.on_answer(ErrorCode::NONE, 42), SessionAnswer::Accepted);
         assert_eq!(s.id(), Some(42));
-        let next = s.next_request(&wanted, true);
+        let next = s.next_request(&wanted, true, true);
         assert_eq!((next.session_id, next.epoch), (42, 1));
         assert!(next.send.is_empty(), "nothing changed, nothing listed");
         assert!(next.forget.is_empty());
@@ -274,13 +281,21 @@ mod tests {
         let mut s = FetchSession::default();
         open(&mut s, &[(tp(0), at(5)), (tp(1), at(7)), (tp(2), at(9))], 3);
         // p0 moved on, p1 unchanged, p2 paused (not wanted), p3 new.
-        let r = s.next_request(&[(tp(0), at(6)), (tp(1), at(7)), (tp(3), at(0))], true);
+        let r = s.next_request(
+            &[(tp(0), at(6)), (tp(1), at(7)), (tp(3), at(0))],
+            true,
+            true,
+        );
         assert_eq!(r.epoch, 1);
         assert_eq!(r.send, vec![0, 2]);
         assert_eq!(r.forget, vec![(tp(2), Uuid::ZERO)]);
         assert_eq!(s.on_answer(ErrorCode::NONE, 3), SessionAnswer::Accepted);
         // The broker now holds p0@6, p1@7, p3@0.
-        let r = s.next_request(&[(tp(0), at(6)), (tp(1), at(7)), (tp(3), at(0))], true);
+        let r = s.next_request(
+            &[(tp(0), at(6)), (tp(1), at(7)), (tp(3), at(0))],
+            true,
+            true,
+        );
         assert_eq!((r.epoch, r.send.len(), r.forget.len()), (2, 0, 0));
     }
 
@@ -296,7 +311,7 @@ mod tests {
             leader_epoch: 4,
             ..at(5)
         };
-        let r = s.next_request(&[(tp(0), smaller), (tp(1), newer_leader)], true);
+        let r = s.next_request(&[(tp(0), smaller), (tp(1), newer_leader)], true, true);
         assert_eq!(r.send, vec![0, 1]);
     }
 
@@ -312,19 +327,43 @@ mod tests {
             topic_id: Uuid::from_u128(2),
             ..at(0)
         };
-        let r = s.next_request(&[(tp(0), new)], true);
+        let r = s.next_request(&[(tp(0), new)], true, true);
         assert_eq!(r.send, vec![0]);
         assert_eq!(r.forget, vec![(tp(0), Uuid::from_u128(1))]);
+    }
+
+    #[test]
+    fn by_name_a_changed_topic_id_is_sent_but_not_forgotten() {
+        // A v12 forget names the same partition as the send, and the broker applies forgets
+        // last: it would drop the partition while we believe it is cached.
+        let mut s = FetchSession::default();
+        let old = CachedFetch {
+            topic_id: Uuid::from_u128(1),
+            ..at(5)
+        };
+        open(&mut s, &[(tp(0), old)], 3);
+        let new = CachedFetch {
+            topic_id: Uuid::from_u128(2),
+            ..at(0)
+        };
+        let r = s.next_request(&[(tp(0), new)], true, false);
+        assert_eq!(r.send, vec![0]);
+        assert!(r.forget.is_empty());
+        // Nor is an id appearing where there was none a replacement.
+        let mut s = FetchSession::default();
+        open(&mut s, &[(tp(1), at(5))], 4);
+        let r = s.next_request(&[(tp(1), new)], true, true);
+        assert_eq!((r.send.clone(), r.forget.len()), (vec![0], 0));
     }
 
     #[test]
     fn an_unanswered_incremental_request_leaves_the_session_as_the_broker_had_it() {
         let mut s = FetchSession::default();
         open(&mut s, &[(tp(0), at(5))], 3);
-        let _ = s.next_request(&[(tp(0), at(6))], true);
+        let _ = s.next_request(&[(tp(0), at(6))], true, true);
         s.on_failure();
         // The broker may have taken epoch 1: close that session and open a new one.
-        let r = s.next_request(&[(tp(0), at(6))], true);
+        let r = s.next_request(&[(tp(0), at(6))], true, true);
         assert_eq!(
             (r.session_id, r.epoch, r.send.clone()),
             (3, INITIAL_EPOCH, vec![0])
@@ -336,13 +375,13 @@ mod tests {
     fn session_not_found_starts_a_new_session_with_a_full_fetch() {
         let mut s = FetchSession::default();
         open(&mut s, &[(tp(0), at(5))], 3);
-        let _ = s.next_request(&[(tp(0), at(6))], true);
+        let _ = s.next_request(&[(tp(0), at(6))], true, true);
         assert_eq!(
             s.on_answer(ErrorCode::FETCH_SESSION_ID_NOT_FOUND, 0),
             SessionAnswer::SessionError(ErrorCode::FETCH_SESSION_ID_NOT_FOUND)
         );
         assert_eq!(s.id(), None);
-        let r = s.next_request(&[(tp(0), at(6))], true);
+        let r = s.next_request(&[(tp(0), at(6))], true, true);
         assert_eq!((r.session_id, r.epoch, r.send), (0, INITIAL_EPOCH, vec![0]));
     }
 
@@ -350,12 +389,12 @@ mod tests {
     fn an_invalid_epoch_closes_the_session_and_opens_another() {
         let mut s = FetchSession::default();
         open(&mut s, &[(tp(0), at(5))], 3);
-        let _ = s.next_request(&[(tp(0), at(5))], true);
+        let _ = s.next_request(&[(tp(0), at(5))], true, true);
         assert_eq!(
             s.on_answer(ErrorCode::INVALID_FETCH_SESSION_EPOCH, 0),
             SessionAnswer::SessionError(ErrorCode::INVALID_FETCH_SESSION_EPOCH)
         );
-        let r = s.next_request(&[(tp(0), at(5))], true);
+        let r = s.next_request(&[(tp(0), at(5))], true, true);
         assert_eq!(
             (r.session_id, r.epoch, r.send.clone()),
             (3, INITIAL_EPOCH, vec![0])
@@ -368,14 +407,14 @@ mod tests {
     fn a_broker_without_sessions_gets_full_fetches() {
         let mut s = FetchSession::default();
         for _ in 0..3 {
-            let r = s.next_request(&[(tp(0), at(5)), (tp(1), at(5))], true);
+            let r = s.next_request(&[(tp(0), at(5)), (tp(1), at(5))], true, true);
             assert_eq!(
                 (r.session_id, r.epoch, r.send),
                 (0, INITIAL_EPOCH, vec![0, 1])
             );
             assert_eq!(s.on_answer(ErrorCode::NONE, 0), SessionAnswer::Accepted);
         }
-        let old = s.next_request(&[(tp(0), at(5))], false);
+        let old = s.next_request(&[(tp(0), at(5))], false, false);
         assert_eq!((old.session_id, old.epoch), (0, FINAL_EPOCH));
     }
 
@@ -383,10 +422,10 @@ mod tests {
     fn a_session_the_broker_closed_is_reopened() {
         let mut s = FetchSession::default();
         open(&mut s, &[(tp(0), at(5))], 3);
-        let _ = s.next_request(&[(tp(0), at(5))], true);
+        let _ = s.next_request(&[(tp(0), at(5))], true, true);
         assert_eq!(s.on_answer(ErrorCode::NONE, 0), SessionAnswer::Accepted);
         assert_eq!(s.id(), None);
-        assert!(s.next_request(&[(tp(0), at(5))], true).is_full());
+        assert!(s.next_request(&[(tp(0), at(5))], true, true).is_full());
     }
 
     #[test]
@@ -398,10 +437,10 @@ mod tests {
         let mut s = FetchSession::default();
         open(&mut s, &[(tp(0), at(5))], 3);
         s.epoch = i32::MAX;
-        let r = s.next_request(&[(tp(0), at(5))], true);
+        let r = s.next_request(&[(tp(0), at(5))], true, true);
         assert_eq!(r.epoch, i32::MAX);
         assert_eq!(s.on_answer(ErrorCode::NONE, 3), SessionAnswer::Accepted);
-        let r = s.next_request(&[(tp(0), at(5))], true);
+        let r = s.next_request(&[(tp(0), at(5))], true, true);
         assert_eq!((r.epoch, r.is_full()), (1, false));
     }
 
@@ -409,11 +448,11 @@ mod tests {
     fn other_top_level_errors_refuse_and_close_the_session() {
         let mut s = FetchSession::default();
         open(&mut s, &[(tp(0), at(5))], 3);
-        let _ = s.next_request(&[(tp(0), at(5))], true);
+        let _ = s.next_request(&[(tp(0), at(5))], true, true);
         assert_eq!(
             s.on_answer(ErrorCode::UNKNOWN_SERVER_ERROR, 0),
             SessionAnswer::Refused(ErrorCode::UNKNOWN_SERVER_ERROR)
         );
-        assert!(s.next_request(&[(tp(0), at(5))], true).is_full());
+        assert!(s.next_request(&[(tp(0), at(5))], true, true).is_full());
     }
 }
