@@ -40,6 +40,18 @@ fn by_topic(partitions: &[TopicPartition]) -> BTreeMap<Arc<str>, Vec<i32>> {
     topics
 }
 
+/// Topics with their partition numbers, as both messages carry them, to partitions.
+fn flatten<'a>(topics: impl Iterator<Item = (&'a StrBytes, &'a [i32])>) -> Vec<TopicPartition> {
+    topics
+        .flat_map(|(topic, partitions)| {
+            let topic: Arc<str> = Arc::from(topic.as_str());
+            partitions
+                .iter()
+                .map(move |&p| TopicPartition::new(topic.clone(), p))
+        })
+        .collect()
+}
+
 fn str_bytes(s: &str) -> StrBytes {
     StrBytes::from_string(s.to_owned())
 }
@@ -96,16 +108,12 @@ pub(crate) fn decode_subscription(
         "subscription version",
     )?;
     let subscription = ConsumerProtocolSubscription::decode(&mut buf, version)?;
-    let owned = subscription
-        .owned_partitions
-        .iter()
-        .flat_map(|t| {
-            let topic: Arc<str> = Arc::from(t.topic.as_str());
-            t.partitions
-                .iter()
-                .map(move |&p| TopicPartition::new(topic.clone(), p))
-        })
-        .collect();
+    let owned = flatten(
+        subscription
+            .owned_partitions
+            .iter()
+            .map(|t| (&t.topic, t.partitions.as_slice())),
+    );
     Ok(Member {
         id: member_id.to_owned(),
         instance_id: instance_id.map(str::to_owned),
@@ -152,16 +160,12 @@ pub(crate) fn decode_assignment(bytes: &Bytes) -> Result<Vec<TopicPartition>, De
     let mut buf = bytes.clone();
     let version = readable(get_i16(&mut buf)?, ASSIGNMENT_VERSION, "assignment version")?;
     let assignment = ConsumerProtocolAssignment::decode(&mut buf, version)?;
-    let mut partitions: Vec<TopicPartition> = assignment
-        .assigned_partitions
-        .iter()
-        .flat_map(|t| {
-            let topic: Arc<str> = Arc::from(t.topic.as_str());
-            t.partitions
-                .iter()
-                .map(move |&p| TopicPartition::new(topic.clone(), p))
-        })
-        .collect();
+    let mut partitions = flatten(
+        assignment
+            .assigned_partitions
+            .iter()
+            .map(|t| (&t.topic, t.partitions.as_slice())),
+    );
     partitions.sort();
     partitions.dedup();
     Ok(partitions)

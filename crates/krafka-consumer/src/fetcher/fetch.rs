@@ -42,7 +42,7 @@ pub(super) fn spawn_fetch(fetcher: &mut Fetcher, broker: i32, sent: Vec<Sent>, b
     let pool = fetcher.metadata.pool().clone();
     let config = fetcher.config.clone();
     let events = fetcher.events_tx.clone();
-    let metrics = std::sync::Arc::clone(&fetcher.shared);
+    let shared = std::sync::Arc::clone(&fetcher.shared);
     // The session goes with its request: one fetch per broker is out at a time.
     let mut session = std::mem::take(&mut fetcher.broker(broker).session);
     tokio::spawn(async move {
@@ -82,7 +82,7 @@ pub(super) fn spawn_fetch(fetcher: &mut Fetcher, broker: i32, sent: Vec<Sent>, b
                 .clamp(1, config.fetch_max_bytes);
             let request = request(&config, &sent, &plan, max_bytes);
             let size = request.encoded_size(version)?;
-            metrics.metrics.fetch_sent(plan.is_full(), size as u64);
+            shared.metrics.fetch_sent(plan.is_full(), size as u64);
             conn.send(&request, version).await
         }
         .await;
