@@ -145,7 +145,7 @@ async fn consume(bootstrap: &str, w: &Workload) -> (f64, f64, f64) {
     let mut c = consumer(bootstrap).connect().await.unwrap();
     let cpu = cpu_seconds().unwrap();
     let started = Instant::now();
-    c.assign(partitions(w.topic, w.partitions));
+    c.assign(partitions(w.topic, w.partitions)).unwrap();
     let mut got = 0;
     let mut bytes = 0;
     while got < expected {
@@ -170,7 +170,7 @@ async fn sessions(bootstrap: &str, records: usize) -> (f64, f64, u64) {
         .connect()
         .await
         .unwrap();
-    c.assign(partitions("s1000", 1000));
+    c.assign(partitions("s1000", 1000)).unwrap();
     let producer = ProducerBuilder::new()
         .bootstrap_servers(bootstrap)
         .linger(Duration::from_millis(1))
@@ -207,7 +207,7 @@ async fn lookups(bootstrap: &str) -> (u64, Duration) {
     let mut c = consumer(bootstrap).connect().await.unwrap();
     let tps = partitions("o50", 50);
     let started = Instant::now();
-    c.assign(tps.clone());
+    c.assign(tps.clone()).unwrap();
     while !tps.iter().all(|tp| c.position(tp).unwrap().is_some()) {
         // Positions are set by the fetcher; poll to wait on it without spinning.
         let _ = tokio::time::timeout(Duration::from_millis(1), c.poll(1)).await;

@@ -47,6 +47,13 @@ pub enum ConsumeError {
     },
     /// The partition is not assigned to this consumer.
     NotAssigned(TopicPartition),
+    /// The consumer group refused a request (a commit, an offset lookup) or the member itself
+    /// (FENCED_INSTANCE_ID, GROUP_AUTHORIZATION_FAILED, …; those end its membership).
+    Group(ErrorCode),
+    /// The call needs a consumer group, and the consumer has no `group_id`.
+    NoGroup,
+    /// `subscribe` and `assign` do not mix (as in Java): unsubscribe first, or use one.
+    SubscriptionConflict,
     /// The consumer was closed.
     Closed,
 }
@@ -73,6 +80,12 @@ impl fmt::Display for ConsumeError {
                 write!(f, "the broker refused {partition}: {code}")
             }
             ConsumeError::NotAssigned(p) => write!(f, "{p} is not assigned to this consumer"),
+            ConsumeError::Group(code) => write!(f, "the consumer group refused: {code}"),
+            ConsumeError::NoGroup => write!(f, "this needs a group_id, and the consumer has none"),
+            ConsumeError::SubscriptionConflict => write!(
+                f,
+                "subscribe and assign cannot be mixed: unsubscribe (or assign nothing) first"
+            ),
             ConsumeError::Closed => write!(f, "the consumer is closed"),
         }
     }

@@ -2,8 +2,11 @@
 //! and records handed out as views into the fetched buffers.
 //!
 //! - [`config`]: [`ConsumerConfig`] with Java's defaults, validated;
-//! - [`consumer`]: [`ConsumerBuilder`] and [`Consumer`] (assignment, positions, seeking,
-//!   pausing, receiving);
+//! - [`consumer`]: [`ConsumerBuilder`] and [`Consumer`] (assignment or subscription,
+//!   positions, seeking, pausing, receiving, commits);
+//! - `group`: consumer-group membership (the classic protocol): a background task per
+//!   consumer with a `group_id` that finds the coordinator, joins, syncs, heartbeats, commits
+//!   and leaves; the [`RebalanceListener`] the application hooks into it;
 //! - `fetcher`: the background task: one Fetch per leader broker (`fetcher::fetch`) and
 //!   one ListOffsets per broker for partitions that need a starting offset
 //!   (`fetcher::offsets`);
@@ -16,25 +19,23 @@
 //! - [`record`]: [`ConsumerRecord`] and [`TopicPartition`]; [`error`]: [`ConsumeError`];
 //!   [`metrics`]: [`ConsumerMetrics`].
 //!
-//! Not yet here: group membership (the assignors are built, the coordinator that runs them is
-//! not), commits, and the partitioned processing helper (issue 6 is in progress; see
+//! Not yet here: the partitioned processing helper (issue 6 is in progress; see
 //! `docs/consumer.md`).
 
-// The group coordinator that runs the assignors is the next part of issue 6; until it lands
-// only their tests call them.
-#[allow(dead_code)]
 pub(crate) mod assignor;
 pub mod config;
 pub mod consumer;
 mod drain;
 pub mod error;
 pub(crate) mod fetcher;
+pub(crate) mod group;
 pub mod metrics;
 pub mod record;
 mod state;
 
 pub use config::{AssignorKind, ConsumerConfig, ConsumerConfigError, IsolationLevel, OffsetReset};
-pub use consumer::{Consumer, ConsumerBuilder};
+pub use consumer::{CommitHandle, Consumer, ConsumerBuilder};
 pub use error::ConsumeError;
+pub use group::{RebalanceListener, RevokedOffsets};
 pub use metrics::{ConsumerMetrics, MetricsSnapshot};
 pub use record::{ConsumerRecord, TopicPartition};

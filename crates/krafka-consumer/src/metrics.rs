@@ -23,6 +23,11 @@ pub struct ConsumerMetrics {
     full_fetch_bytes: AtomicU64,
     incremental_fetch_bytes: AtomicU64,
     session_errors: AtomicU64,
+    heartbeats: AtomicU64,
+    rebalances: AtomicU64,
+    commits: AtomicU64,
+    committed_partitions: AtomicU64,
+    commit_errors: AtomicU64,
     fetch_latency: LatencyHistogram,
 }
 
@@ -57,6 +62,16 @@ pub struct MetricsSnapshot {
     pub incremental_fetch_bytes: u64,
     /// Fetch sessions the broker lost or refused (each answered by a full fetch).
     pub session_errors: u64,
+    /// Heartbeats answered by the group coordinator.
+    pub heartbeats: u64,
+    /// Rebalances this member completed (JoinGroup and SyncGroup answered).
+    pub rebalances: u64,
+    /// OffsetCommit requests that succeeded.
+    pub commits: u64,
+    /// Partition offsets those requests committed.
+    pub committed_partitions: u64,
+    /// Commits that failed (after their retries).
+    pub commit_errors: u64,
     /// Median fetch round trip (an upper bound of its histogram bucket).
     pub fetch_latency_p50: Option<Duration>,
     /// 99th percentile fetch round trip.
@@ -102,6 +117,24 @@ impl ConsumerMetrics {
         self.offset_errors.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub(crate) fn heartbeat(&self) {
+        self.heartbeats.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn rebalanced(&self) {
+        self.rebalances.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn committed(&self, partitions: u64) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.committed_partitions
+            .fetch_add(partitions, Ordering::Relaxed);
+    }
+
+    pub(crate) fn commit_failed(&self) {
+        self.commit_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub(crate) fn budget_stalled(&self) {
         self.budget_stalls.fetch_add(1, Ordering::Relaxed);
     }
@@ -128,6 +161,11 @@ impl ConsumerMetrics {
             full_fetch_bytes: load(&self.full_fetch_bytes),
             incremental_fetch_bytes: load(&self.incremental_fetch_bytes),
             session_errors: load(&self.session_errors),
+            heartbeats: load(&self.heartbeats),
+            rebalances: load(&self.rebalances),
+            commits: load(&self.commits),
+            committed_partitions: load(&self.committed_partitions),
+            commit_errors: load(&self.commit_errors),
             fetch_latency_p50: self.fetch_latency.quantile_upper_bound(0.5),
             fetch_latency_p99: self.fetch_latency.quantile_upper_bound(0.99),
         }

@@ -12,7 +12,7 @@
 //! anything fetched under an older epoch is dropped on arrival.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -22,6 +22,7 @@ use parking_lot::Mutex;
 use tokio::sync::Notify;
 
 use crate::error::ConsumeError;
+use crate::group::GroupEvent;
 use crate::metrics::ConsumerMetrics;
 use crate::record::TopicPartition;
 
@@ -70,6 +71,9 @@ pub(crate) struct PartitionState {
     pub offset_backoff: Backoff,
     /// Paused by the application.
     pub paused: bool,
+    /// Being revoked by the group: no longer fetched or handed out; the application removes it
+    /// at its next `recv`/`poll`.
+    pub revoking: bool,
     /// Bytes of completed fetches of this partition not yet drained.
     pub buffered: usize,
     /// A fetch that includes this partition is in flight.
@@ -83,9 +87,11 @@ pub(crate) struct PartitionState {
 }
 
 impl PartitionState {
-    pub(crate) fn new(reset: Option<OffsetSpec>, seed: u64) -> Self {
+    /// A partition without a position, starting at `epoch` (from [`State::next_epoch`], so
+    /// that data fetched for an earlier assignment of the same partition never matches).
+    pub(crate) fn new(reset: Option<OffsetSpec>, epoch: u64, seed: u64) -> Self {
         Self {
-            epoch: 0,
+            epoch,
             fetch_offset: None,
             position: None,
             reset,
@@ -93,6 +99,7 @@ impl PartitionState {
             retry_at: None,
             offset_backoff: Backoff::new(OFFSET_BACKOFF_BASE, OFFSET_BACKOFF_MAX, seed),
             paused: false,
+            revoking: false,
             buffered: 0,
             in_flight: false,
             high_watermark: -1,
@@ -124,9 +131,20 @@ pub(crate) struct State {
     pub errors: VecDeque<ConsumeError>,
     /// Sum of every partition's `buffered`.
     pub buffered: usize,
+    /// What the group task left for the application, in order.
+    pub group_events: VecDeque<GroupEvent>,
+    /// Hands out starting epochs for new partition states.
+    epochs: u64,
 }
 
 impl State {
+    /// A fresh epoch for a newly added partition: a multiple of 2^32, far above what seeks and
+    /// resets of any earlier assignment of the partition reached.
+    pub(crate) fn next_epoch(&mut self) -> u64 {
+        self.epochs += 1;
+        self.epochs << 32
+    }
+
     /// Drops the queued fetches of `partition` and releases their bytes.
     pub(crate) fn discard_ready(&mut self, partition: &TopicPartition) {
         let mut released = 0;
@@ -164,4 +182,14 @@ pub(crate) struct Shared {
     pub data_ready: Notify,
     pub closed: AtomicBool,
     pub metrics: ConsumerMetrics,
+    /// Bumped by the group task whenever it queues a group event: the application checks it
+    /// (one atomic load) at the start of every `recv`/`poll`.
+    pub group_changes: AtomicU64,
+    /// The application's count of `recv`/`poll` calls, for `max_poll_interval`.
+    pub polls: AtomicU64,
+    /// The application is waiting inside `recv`/`poll` (which counts as polling).
+    pub app_waiting: AtomicBool,
+    /// Raised by the group task every `auto_commit_interval`; the application commits at its
+    /// next `recv`/`poll`, where every record handed out before counts as processed.
+    pub commit_due: AtomicBool,
 }

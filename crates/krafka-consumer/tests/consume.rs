@@ -27,7 +27,7 @@ async fn reads_every_record_of_every_partition_in_order_with_every_codec() {
         append(&cluster, "t", p as i32, 0, 1000, 100, *codec);
     }
     let mut consumer = builder(&cluster).connect().await.unwrap();
-    consumer.assign(tps("t", 5));
+    consumer.assign(tps("t", 5)).unwrap();
     let records = receive(&mut consumer, 5000).await;
     assert_complete_in_order(&records, 5, 1000);
     for tp in tps("t", 5) {
@@ -45,7 +45,7 @@ async fn one_fetch_per_leader_carries_all_its_partitions() {
         append(&cluster, "t", p, 0, 10, 10, Compression::None);
     }
     let mut consumer = builder(&cluster).connect().await.unwrap();
-    consumer.assign(tps("t", 9));
+    consumer.assign(tps("t", 9)).unwrap();
     receive(&mut consumer, 90).await;
     // Every fetch sent names partitions of one broker only, and before the first answer at most
     // one fetch per broker was in flight: the first three fetches went to three brokers.
@@ -68,7 +68,7 @@ async fn offset_lookups_for_50_partitions_on_3_brokers_take_3_requests() {
         .connect()
         .await
         .unwrap();
-    consumer.assign(tps("t", 50));
+    consumer.assign(tps("t", 50)).unwrap();
     let all_resolved = async {
         loop {
             if tps("t", 50)
@@ -115,7 +115,7 @@ async fn a_failing_lookup_backs_off_alone() {
         }
     });
     let mut consumer = builder(&cluster).connect().await.unwrap();
-    consumer.assign(tps("t", 3));
+    consumer.assign(tps("t", 3)).unwrap();
     let state = cluster.state();
     let topic = state.topic("t").unwrap();
     let slow = (0..3).find(|p| topic.partitions[*p].leader() == 2).unwrap() as i32;
@@ -155,7 +155,7 @@ async fn a_slow_application_bounds_the_buffer_and_stalls_fetching() {
         .connect()
         .await
         .unwrap();
-    consumer.assign(tps("t", 4));
+    consumer.assign(tps("t", 4)).unwrap();
     // The application is busy: it takes nothing for a while.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let buffered = consumer.buffered_bytes();
@@ -188,7 +188,7 @@ async fn seek_pause_and_resume_skip_and_repeat_nothing() {
     let mut consumer = builder(&cluster).connect().await.unwrap();
     let p0 = TopicPartition::new("t", 0);
     let p1 = TopicPartition::new("t", 1);
-    consumer.assign([p0.clone()]);
+    consumer.assign([p0.clone()]).unwrap();
     let first = receive(&mut consumer, 10).await;
     assert_eq!(first[0].offset(), 0);
     // Seek into the middle of a compressed batch: the next record is exactly that offset.
@@ -199,7 +199,7 @@ async fn seek_pause_and_resume_skip_and_repeat_nothing() {
 
     // Pause part-way through partition 1: nothing more from it until resumed, then the rest
     // without a gap or a repeat.
-    consumer.assign([p0.clone(), p1.clone()]);
+    consumer.assign([p0.clone(), p1.clone()]).unwrap();
     consumer.seek(&p1, 0).unwrap();
     let head = receive(&mut consumer, 120).await;
     assert!(head.iter().all(|r| r.partition() == 1));
@@ -230,7 +230,7 @@ async fn a_leader_move_mid_consumption_loses_and_repeats_nothing() {
         .connect()
         .await
         .unwrap();
-    consumer.assign(tps("t", 3));
+    consumer.assign(tps("t", 3)).unwrap();
     let mut records = receive(&mut consumer, 300).await;
     for p in 0..3 {
         let leader = cluster.state().topic("t").unwrap().partitions[p].leader();
@@ -249,7 +249,7 @@ async fn a_leader_move_mid_consumption_loses_and_repeats_nothing() {
 async fn recv_is_cancel_safe() {
     let cluster = cluster(1, "t", 1).await;
     let mut consumer = builder(&cluster).connect().await.unwrap();
-    consumer.assign(tps("t", 1));
+    consumer.assign(tps("t", 1)).unwrap();
     let mut got = Vec::new();
     let mut appended = 0;
     let mut cancelled = 0;
@@ -276,7 +276,7 @@ async fn out_of_range_resets_or_reports_as_configured() {
     let tp = TopicPartition::new("t", 0);
 
     let mut resetting = builder(&cluster).connect().await.unwrap();
-    resetting.assign([tp.clone()]);
+    resetting.assign([tp.clone()]).unwrap();
     resetting.seek(&tp, 1_000).unwrap();
     let records = receive(&mut resetting, 10).await;
     assert_eq!(records[0].offset(), 0, "reset to earliest");
@@ -287,7 +287,7 @@ async fn out_of_range_resets_or_reports_as_configured() {
         .connect()
         .await
         .unwrap();
-    strict.assign([tp.clone()]);
+    strict.assign([tp.clone()]).unwrap();
     assert!(matches!(
         strict.recv().await,
         Err(ConsumeError::NoPosition(_))
@@ -318,7 +318,7 @@ async fn a_corrupt_batch_is_an_error_at_its_offset_not_a_panic() {
     }
     let mut consumer = builder(&cluster).connect().await.unwrap();
     let tp = TopicPartition::new("t", 0);
-    consumer.assign([tp.clone()]);
+    consumer.assign([tp.clone()]).unwrap();
     match tokio::time::timeout(Duration::from_secs(5), consumer.recv())
         .await
         .unwrap()

@@ -106,7 +106,7 @@ async fn after_one_full_fetch_requests_list_only_the_partitions_that_changed() {
         append(&cluster, "s", p, 0, 10, 10, Compression::None);
     }
     let mut consumer = builder(&cluster).connect().await.unwrap();
-    consumer.assign(tps("s", 20));
+    consumer.assign(tps("s", 20)).unwrap();
     let mut records = receive(&mut consumer, 200).await;
     // Idle long polls of the session list nothing.
     wait_for(&seen, "an empty incremental fetch", |f| {
@@ -168,7 +168,7 @@ async fn consume_in_rounds(
     between: impl Fn(usize),
 ) -> krafka_consumer::Consumer {
     let mut consumer = builder(cluster).connect().await.unwrap();
-    consumer.assign(tps("s", partitions));
+    consumer.assign(tps("s", partitions)).unwrap();
     let mut records = Vec::new();
     for round in 0..rounds {
         for p in 0..partitions {
@@ -295,7 +295,7 @@ async fn pausing_forgets_a_partition_and_resuming_adds_it_back() {
     append(&cluster, "s", 0, 0, 5, 5, Compression::None);
     append(&cluster, "s", 1, 0, 5, 5, Compression::None);
     let mut consumer = builder(&cluster).connect().await.unwrap();
-    consumer.assign(tps("s", 2));
+    consumer.assign(tps("s", 2)).unwrap();
     receive(&mut consumer, 10).await;
     let p1 = krafka_consumer::TopicPartition::new("s", 1);
     consumer.pause(&p1).unwrap();

@@ -15,7 +15,9 @@
 //! - **Session timeouts** are enforced lazily: any request to the group first expires members
 //!   not heard from within their session timeout.
 //! - **Static members** (`group.instance.id`, KIP-345) keep their place: a rejoin under a known
-//!   instance id takes over the old member's slot, fencing the old id (FENCED_INSTANCE_ID).
+//!   instance id takes over the old member's slot, fencing the old id (FENCED_INSTANCE_ID). If
+//!   the group is Stable and its protocol would not change, there is no rebalance: the member
+//!   gets its assignment back under the new id.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -215,6 +217,7 @@ impl Group {
             let id = format!("{}-{}", request.client_id, self.next_member);
             self.next_member += 1;
             if let Some(old) = static_owner {
+                let stable = self.phase == Phase::Stable;
                 // A static member rejoining under a new id takes over its slot.
                 if let Some(member) = self.members.remove(&old) {
                     self.members.insert(id.clone(), member);
@@ -225,6 +228,23 @@ impl Group {
                 }
                 if self.joined.remove(&old) {
                     self.joined.insert(id.clone());
+                }
+                if stable && let Some(m) = self.members.get_mut(&id) {
+                    let previous = std::mem::replace(&mut m.protocols, request.protocols.clone());
+                    // KIP-345, as Kafka's coordinator decides it: a static member restarting
+                    // while the group is Stable gets its assignment back under the new id,
+                    // without a rebalance, unless the group's protocol would change.
+                    if self.next_protocol() == self.protocol {
+                        if let Some(m) = self.members.get_mut(&id) {
+                            m.last_seen = now;
+                            m.session_timeout = request.session_timeout;
+                            m.rebalance_timeout = request.rebalance_timeout;
+                        }
+                        return Ok(JoinOutcome::Joined(id));
+                    }
+                    if let Some(m) = self.members.get_mut(&id) {
+                        m.protocols = previous;
+                    }
                 }
             } else if request.requires_member_id {
                 self.pending.insert(id.clone());
@@ -285,17 +305,8 @@ impl Group {
             Some(l) if self.members.contains_key(l) => l.clone(),
             _ => self.members.keys().next().cloned().unwrap_or_default(),
         };
-        let candidates: Vec<String> = self
-            .members
-            .get(&leader)
-            .map(|m| m.protocols.iter().map(|(n, _)| n.clone()).collect())
-            .unwrap_or_default();
-        self.protocol = candidates.into_iter().find(|p| {
-            self.members
-                .values()
-                .all(|m| m.protocols.iter().any(|(n, _)| n == p))
-        });
         self.leader = Some(leader);
+        self.protocol = self.next_protocol();
         self.phase = Phase::CompletingRebalance;
         self.joined.clear();
         self.deadline = None;
@@ -304,6 +315,22 @@ impl Group {
             member.last_seen = now;
         }
         true
+    }
+
+    /// The protocol a rebalance would choose now: the first of the leader's protocols that
+    /// every member supports.
+    fn next_protocol(&self) -> Option<String> {
+        let leader = self.leader.as_ref()?;
+        let candidates = &self.members.get(leader)?.protocols;
+        candidates
+            .iter()
+            .map(|(n, _)| n)
+            .find(|p| {
+                self.members
+                    .values()
+                    .all(|m| m.protocols.iter().any(|(n, _)| n == *p))
+            })
+            .cloned()
     }
 
     /// The rebalance deadline, for a waiting joiner.
@@ -430,13 +457,15 @@ impl Group {
         Ok(())
     }
 
-    /// Whether `member_id` of `generation` may commit offsets.
+    /// Whether `member_id` of `generation` may commit offsets. As in Kafka's
+    /// `GroupCoordinator`, a member of the current generation may commit while the group
+    /// prepares a rebalance (that is when eager members commit before giving their partitions
+    /// up); only between the join and the leader's assignment is it REBALANCE_IN_PROGRESS.
     pub fn may_commit(&self, member_id: &str, generation: i32) -> Result<(), ErrorCode> {
-        self.check_member(member_id, generation)?;
-        if self.phase == Phase::PreparingRebalance {
+        if self.phase == Phase::CompletingRebalance {
             return Err(ErrorCode::REBALANCE_IN_PROGRESS);
         }
-        Ok(())
+        self.check_member(member_id, generation)
     }
 }
 
@@ -592,12 +621,28 @@ mod tests {
             now,
         )
         .unwrap();
-        let second = joined(g.join(request, now));
+        let second = joined(g.join(request.clone(), now));
         assert_ne!(first, second);
         assert_eq!(
             g.heartbeat(&first, g.generation, now),
             Err(ErrorCode::FENCED_INSTANCE_ID)
         );
         assert_eq!(g.members.len(), 1);
+        // Same protocol, group stable: no rebalance, the assignment moves to the new id.
+        assert_eq!((g.phase, g.generation), (Phase::Stable, 1));
+        assert_eq!(
+            g.sync(&second, 1, vec![], now),
+            Ok(Some(Bytes::from_static(b"p")))
+        );
+
+        // A rejoin that would change the group's protocol does rebalance.
+        request.protocols = vec![
+            ("roundrobin".into(), Bytes::from_static(b"md")),
+            ("range".into(), Bytes::from_static(b"md")),
+        ];
+        let third = joined(g.join(request, now));
+        assert_ne!(third, second);
+        assert_eq!(g.phase, Phase::CompletingRebalance);
+        assert_eq!(g.generation, 2);
     }
 }

@@ -280,7 +280,7 @@ impl Fetcher {
             let Some(fetch_offset) = p.fetch_offset else {
                 continue;
             };
-            if p.reset.is_some() || p.paused || p.in_flight {
+            if p.reset.is_some() || p.paused || p.revoking || p.in_flight {
                 continue;
             }
             if p.buffered >= share {

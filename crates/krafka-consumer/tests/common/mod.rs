@@ -109,3 +109,11 @@ pub fn assert_complete_in_order(records: &[ConsumerRecord], partitions: i32, per
         }
     }
 }
+
+/// Prints the crate's tracing events when `RUST_LOG` is set (for debugging a failing test).
+pub fn trace() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}

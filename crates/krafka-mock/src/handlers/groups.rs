@@ -127,10 +127,14 @@ pub async fn join(
                 version,
             );
         }
-        // Wake on any membership change, or at the deadline to complete without stragglers.
-        let wait = deadline.map_or(Duration::from_millis(100), |d| {
-            d.saturating_duration_since(Instant::now())
-        });
+        // Wake on any membership change, at the deadline to complete without stragglers, and
+        // every 100 ms to expire members whose session ran out (a crashed member must not hold
+        // the rebalance for the whole rebalance timeout; Kafka expires them on a timer).
+        let wait = deadline
+            .map_or(Duration::from_millis(100), |d| {
+                d.saturating_duration_since(Instant::now())
+            })
+            .min(Duration::from_millis(100));
         let _ = tokio::time::timeout(wait.max(Duration::from_millis(1)), changed).await;
     }
 }
