@@ -31,10 +31,13 @@ pub(crate) mod fetcher;
 pub(crate) mod group;
 pub mod metrics;
 pub mod record;
+mod slots;
 mod state;
 
 pub use config::{AssignorKind, ConsumerConfig, ConsumerConfigError, IsolationLevel, OffsetReset};
-pub use consumer::{CommitHandle, Consumer, ConsumerBuilder};
+pub use consumer::{
+    BlockingReceiver, CommitHandle, Consumer, ConsumerBuilder, ProcessError, RecordStream,
+};
 pub use error::ConsumeError;
 pub use group::{RebalanceListener, RevokedOffsets};
 pub use metrics::{ConsumerMetrics, MetricsSnapshot};

@@ -181,6 +181,7 @@ impl ConsumerBuilder {
             decode,
             group,
             polls: 0,
+            processed: None,
         })
     }
 }

@@ -176,20 +176,49 @@ impl Consumer {
         rx.await.unwrap_or(Err(ConsumeError::Closed))
     }
 
-    /// Each assigned partition's position: the offset after the last record handed out.
+    /// What to commit for every assigned partition: its position (the offset after the last
+    /// record handed out), or, while a helper tracks processing, the offset after the last
+    /// record it finished.
     pub(super) fn consumed_offsets(&self) -> Offsets {
+        self.committable(|_| true)
+    }
+
+    /// [`consumed_offsets`](Self::consumed_offsets) of the partitions `wanted` accepts.
+    fn committable(&self, wanted: impl Fn(&TopicPartition) -> bool) -> Offsets {
+        let processed = self.processed.as_ref().map(|p| p.lock());
         let state = self.shared.state.lock();
         let mut out = Vec::with_capacity(state.partitions.len());
-        for (tp, p) in &state.partitions {
-            let position = match &self.drain {
-                Some(d) if d.partition == *tp && d.epoch == p.epoch => Some(d.position),
-                _ => p.position,
+        for (tp, p) in state.partitions.iter().filter(|(tp, _)| wanted(tp)) {
+            let offset = match (&processed, &self.drain) {
+                (Some(processed), _) => processed.get(tp).copied(),
+                (None, Some(d)) if d.partition == *tp && d.epoch == p.epoch => Some(d.position),
+                (None, _) => p.position,
             };
-            if let Some(offset) = position {
+            if let Some(offset) = offset {
                 out.push((tp.clone(), offset));
             }
         }
         out
+    }
+
+    /// The partitions of revocations the group task has asked for and the application has not
+    /// run yet (they run at the next `recv`/`poll`).
+    pub(super) fn revocation_pending(&self) -> Option<Vec<TopicPartition>> {
+        let link = self.group.as_ref()?;
+        if self.shared.group_changes.load(Ordering::Acquire) == link.seen_changes {
+            return None;
+        }
+        let state = self.shared.state.lock();
+        let revoked: Vec<TopicPartition> = state
+            .group_events
+            .iter()
+            .filter_map(|e| match e {
+                GroupEvent::Revoke { partitions, .. } => Some(partitions.iter().cloned()),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        (!revoked.is_empty()).then_some(revoked)
     }
 
     /// Group work at the start of every `recv`/`poll`: count the poll, run what the group task
@@ -242,6 +271,7 @@ impl Consumer {
                     {
                         self.drop_drain();
                     }
+                    self.forget_processed(&partitions);
                     if let Some(l) = listener.as_mut() {
                         l.on_partitions_lost(&partitions);
                     }
@@ -273,17 +303,12 @@ impl Consumer {
         {
             self.drop_drain();
         }
-        let positions: Offsets = {
-            let state = self.shared.state.lock();
-            partitions
-                .iter()
-                .filter_map(|tp| Some((tp.clone(), state.partitions.get(tp)?.position?)))
-                .collect()
-        };
+        let positions = self.committable(|tp| partitions.contains(tp));
         let mut offsets = RevokedOffsets::new(positions, self.config.auto_commit());
         if let Some(l) = listener {
             l.on_partitions_revoked(partitions, &mut offsets);
         }
+        self.forget_processed(partitions);
         let mut state = self.shared.state.lock();
         for tp in partitions {
             state.discard_ready(tp);
@@ -292,6 +317,17 @@ impl Consumer {
         drop(state);
         self.shared.wake_fetcher.notify_one();
         offsets.into_commit()
+    }
+
+    /// Drops a helper's processed offsets of partitions given up, so a later assignment of
+    /// the same partition never commits them.
+    fn forget_processed(&self, partitions: &[TopicPartition]) {
+        if let Some(processed) = &self.processed {
+            let mut processed = processed.lock();
+            for tp in partitions {
+                processed.remove(tp);
+            }
+        }
     }
 
     /// The group part of `close`: the listener hears every partition revoked, the final commit

@@ -1,17 +1,24 @@
 //! [`Consumer`]: assignment, positions, seeking and pausing; the rest of its methods live by
-//! responsibility in [`builder`] (settings and start), `receive` (handing records out) and
-//! `group` (subscriptions, commits, rebalance events).
+//! responsibility in [`builder`] (settings and start), `receive` (handing records out),
+//! `stream` (the same as a `futures::Stream`) and `group` (subscriptions, commits, rebalance
+//! events).
 //!
 //! A consumer is driven by one task (`&mut self` to receive, as Java's consumer is used from
 //! one thread); the fetcher, and with a `group_id` the group task, run beside it on the
 //! runtime.
 
+mod blocking;
 pub mod builder;
 mod group;
+mod partitioned;
 mod receive;
+mod stream;
 
+pub use blocking::BlockingReceiver;
 pub use builder::ConsumerBuilder;
 pub use group::CommitHandle;
+pub use partitioned::{PARTITION_QUEUE, ProcessError};
+pub use stream::RecordStream;
 
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -45,7 +52,13 @@ pub struct Consumer {
     group: Option<GroupLink>,
     /// `recv`/`poll` calls so far (published for `max_poll_interval`).
     polls: u64,
+    /// While a processing helper runs: the offset after the last record it finished, per
+    /// partition. Commits (auto, on revocation, on close) use these instead of positions.
+    processed: Option<Processed>,
 }
+
+/// Offsets a processing helper has finished, shared with its workers.
+pub(crate) type Processed = Arc<parking_lot::Mutex<std::collections::HashMap<TopicPartition, i64>>>;
 
 fn seed(partition: &TopicPartition) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();

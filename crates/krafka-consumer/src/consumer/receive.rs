@@ -59,7 +59,7 @@ impl Consumer {
         Ok(out)
     }
 
-    fn take_one(&mut self) -> Result<Option<ConsumerRecord>, ConsumeError> {
+    pub(super) fn take_one(&mut self) -> Result<Option<ConsumerRecord>, ConsumeError> {
         loop {
             let Some(drain) = &mut self.drain else {
                 if !self.next_drain()? {
@@ -82,7 +82,11 @@ impl Consumer {
         }
     }
 
-    fn take_into(&mut self, out: &mut Vec<ConsumerRecord>, max: usize) -> Result<(), ConsumeError> {
+    pub(super) fn take_into(
+        &mut self,
+        out: &mut Vec<ConsumerRecord>,
+        max: usize,
+    ) -> Result<(), ConsumeError> {
         while out.len() < max {
             let Some(drain) = &mut self.drain else {
                 if !self.next_drain()? {
@@ -118,7 +122,7 @@ impl Consumer {
 
     /// Takes the next completed fetch (or queued error) from the fetcher; `false` when there
     /// is none.
-    fn next_drain(&mut self) -> Result<bool, ConsumeError> {
+    pub(super) fn next_drain(&mut self) -> Result<bool, ConsumeError> {
         let mut state = self.shared.state.lock();
         if let Some(error) = state.errors.pop_front() {
             return Err(error);
@@ -177,7 +181,7 @@ impl Consumer {
 
     /// A bad batch: the position stays before it and the partition is fetched again from
     /// there (as in Java, the error repeats until the application seeks past it).
-    fn corrupt(&mut self, error: krafka_protocol::DecodeError) -> ConsumeError {
+    pub(super) fn corrupt(&mut self, error: krafka_protocol::DecodeError) -> ConsumeError {
         let Some(drain) = self.drain.take() else {
             return ConsumeError::Closed;
         };
@@ -205,7 +209,7 @@ impl Consumer {
 /// Waits for a completed fetch, an error or a group event. Takes only the shared state, so
 /// a consumer (which is `Send` but not `Sync`) can be received from in a spawned task. Time
 /// spent here counts as polling for `max_poll_interval` (the flag is cleared however the wait ends).
-async fn wait(shared: &Shared) -> Result<(), ConsumeError> {
+pub(super) async fn wait(shared: &Shared) -> Result<(), ConsumeError> {
     struct Waiting<'a>(&'a std::sync::atomic::AtomicBool);
     impl Drop for Waiting<'_> {
         fn drop(&mut self) {

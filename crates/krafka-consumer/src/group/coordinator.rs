@@ -297,7 +297,7 @@ impl GroupTask {
         self.seed = self.seed.wrapping_add(1);
         let conn_config = Arc::clone(&self.conn_config);
         let found = self
-            .interruptible(async move {
+            .finishing(async move {
                 let found = requests::find_coordinator(&metadata, &group, seed).await;
                 match found {
                     Ok(Ok(addr)) => BrokerConnection::connect(&addr.addr, conn_config)
@@ -338,21 +338,55 @@ impl GroupTask {
     /// Runs `request` while still taking commands: a close interrupts it (the request's
     /// answer, if any, is dropped), anything else waits in `deferred`.
     pub(super) async fn interruptible<T>(&mut self, request: impl Future<Output = T>) -> Step<T> {
+        self.run_request(request, false).await
+    }
+
+    /// Like [`interruptible`](Self::interruptible), but a close lets the request finish
+    /// (within `request_timeout`): a rebalance under way completes, so the close's commit is
+    /// made in a generation the coordinator accepts.
+    pub(super) async fn finishing<T>(&mut self, request: impl Future<Output = T>) -> Step<T> {
+        self.run_request(request, true).await
+    }
+
+    async fn run_request<T>(
+        &mut self,
+        request: impl Future<Output = T>,
+        finish_on_close: bool,
+    ) -> Step<T> {
+        if self.closing.is_some() && !finish_on_close {
+            return Err(Interrupt::Close);
+        }
         tokio::pin!(request);
+        let mut deadline: Option<Instant> = self
+            .closing
+            .is_some()
+            .then(|| Instant::now() + self.config.request_timeout);
         loop {
+            let give_up = async {
+                match deadline {
+                    Some(at) => tokio::time::sleep_until(at.into()).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 out = &mut request => return Ok(out),
-                command = self.commands.recv() => match command {
-                    None => {
-                        self.closing = Some((Vec::new(), None));
+                () = give_up => return Err(Interrupt::Close),
+                command = self.commands.recv(), if self.closing.is_none() => {
+                    match command {
+                        None => self.closing = Some((Vec::new(), None)),
+                        Some(Command::Close { commit, reply }) => {
+                            self.closing = Some((commit, Some(reply)));
+                        }
+                        Some(other) => {
+                            self.deferred.push(other);
+                            continue;
+                        }
+                    }
+                    if !finish_on_close {
                         return Err(Interrupt::Close);
                     }
-                    Some(Command::Close { commit, reply }) => {
-                        self.closing = Some((commit, Some(reply)));
-                        return Err(Interrupt::Close);
-                    }
-                    Some(other) => self.deferred.push(other),
-                },
+                    deadline = Some(Instant::now() + self.config.request_timeout);
+                }
             }
         }
     }
@@ -397,6 +431,8 @@ impl GroupTask {
                 () = tokio::time::sleep_until(self.next_auto_commit.into()), if auto_commit => {
                     self.next_auto_commit = Instant::now() + self.config.auto_commit_interval;
                     self.shared.commit_due.store(true, Ordering::Release);
+                    // An application waiting for records commits too (Java's poll does).
+                    self.shared.data_ready.notify_one();
                 }
                 () = tokio::time::sleep_until(tick.into()) => {
                     if self.tick(member).await? {
@@ -573,6 +609,7 @@ impl GroupTask {
             attempts += 1;
             match self.commit_once(&offsets).await {
                 Ok(()) => {
+                    tracing::debug!(group = %self.member.group, member = %self.member.member_id, generation = self.member.generation, ?offsets, auto, "committed");
                     for (tp, o) in &offsets {
                         self.last_auto_commit.insert(tp.clone(), *o);
                     }

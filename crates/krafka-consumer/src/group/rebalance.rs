@@ -101,7 +101,7 @@ impl GroupTask {
         };
         tracing::debug!(group = %self.member.group, member = %self.member.member_id, "joining");
         let response = match self
-            .interruptible(async move { requests::join(&conn, &member, args).await })
+            .finishing(async move { requests::join(&conn, &member, args).await })
             .await?
         {
             Ok(response) => response,
@@ -164,7 +164,7 @@ impl GroupTask {
         let member = self.member.clone();
         let name = joined.protocol.protocol_name();
         let answer = self
-            .interruptible(async move { requests::sync(&conn, &member, name, assignments).await })
+            .finishing(async move { requests::sync(&conn, &member, name, assignments).await })
             .await?;
         let (code, bytes) = match answer {
             Ok(answer) => answer,
@@ -226,7 +226,7 @@ impl GroupTask {
             .add_topics(topics.iter().map(|t| t.to_string()));
         let metadata = self.metadata.clone();
         let snapshot = match self
-            .interruptible(async move { metadata.refresh().await })
+            .finishing(async move { metadata.refresh().await })
             .await?
         {
             Ok(snapshot) => snapshot,
@@ -369,6 +369,11 @@ impl GroupTask {
         }
         if held.is_empty() {
             return Ok(());
+        }
+        if self.closing.is_some() {
+            // The application is closing: its close commit covers these partitions, which
+            // stay owned until it is made.
+            return Err(Interrupt::Close);
         }
         let id = self.next_revoke_id();
         {
