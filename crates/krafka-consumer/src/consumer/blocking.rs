@@ -102,7 +102,15 @@ async fn forward(
         }
         tokio::select! {
             _ = &mut stop => break,
-            got = consumer.poll(batch_size) => {
+            got = consumer.poll_holding_revocations(batch_size, |_| {
+                link.finished.load(Ordering::Acquire) >= sent
+            }) => {
+                let got = match got {
+                    // A revocation waits for the thread: back to the top to wait with it.
+                    Ok(None) => continue,
+                    Ok(Some(batch)) => Ok(batch),
+                    Err(e) => Err(e),
+                };
                 let failed = got.is_err();
                 if matches!(got, Err(ConsumeError::Closed)) {
                     break;

@@ -7,11 +7,10 @@
 //!   (all before it finished too, since they ran in order). Auto-commit, revocations and
 //!   `close` commit these instead of positions; with auto-commit off the helper commits them
 //!   itself every `auto_commit_interval`.
-//! - **Memory.** At most [`PARTITION_QUEUE`] records wait per partition (and four times that in
-//!   all). A partition at its
-//!   limit is set aside ("parked", its fetched data kept, not dropped) while the others go on,
-//!   and its data stays charged to the prefetch budget, so the fetcher stops fetching it: a
-//!   slow handler slows fetching, not the heap.
+//! - **Memory.** At most [`PARTITION_QUEUE`] records are staged per partition (and that many
+//!   per slot in all). The rest of a partition's fetched data is set aside ("parked": kept,
+//!   not dropped or fetched again) while the others go on, and stays charged to the prefetch
+//!   budget, so the fetcher stops fetching it: a slow handler slows fetching, not the heap.
 //! - **Revocations.** Before the group takes partitions away, the helper stops starting their
 //!   records, drops their queued ones and waits for those in the handler to finish, so the
 //!   revocation commits everything that was processed.
@@ -33,9 +32,10 @@ use crate::error::ConsumeError;
 use crate::record::{ConsumerRecord, TopicPartition};
 use crate::slots::Slots;
 
-/// Records that may wait per partition before it is set aside. The helper holds at most four
-/// times this (or four per slot, if more) in all, so one partition's backlog never fills it.
-pub const PARTITION_QUEUE: usize = 256;
+/// Records staged per partition before its fetched data is set aside. Small on purpose: the
+/// set-aside data stays where it is (nothing is copied or fetched again), and small stages
+/// let records of many partitions wait side by side, so every slot finds work.
+pub const PARTITION_QUEUE: usize = 16;
 
 /// Why [`Consumer::process_partitioned`] stopped.
 #[derive(Debug)]
@@ -156,9 +156,9 @@ impl Consumer {
             processed,
         };
         let mut slots: Slots<Fut, (TopicPartition, i64)> = Slots::new(max_in_flight);
-        // Stop polling when this many records wait: enough to keep every slot fed, and room
-        // for other partitions beside one at its limit.
-        let queue_limit = (max_in_flight * 4).max(PARTITION_QUEUE * 4);
+        // Stop polling when this many records are staged: a full stage for as many
+        // partitions as there are slots.
+        let queue_limit = (max_in_flight * PARTITION_QUEUE).max(PARTITION_QUEUE * 16);
         let manual_commits = self.group.is_some() && !self.config.auto_commit();
         let mut next_commit = Instant::now() + self.config.auto_commit_interval;
         let mut failure: Option<ProcessError<E>> = None;
@@ -247,6 +247,14 @@ impl Consumer {
     /// partition is full. Returns once something was queued.
     async fn fill(&mut self, run: &mut Run, queue_limit: usize) -> Result<(), ConsumeError> {
         loop {
+            // A revocation whose partitions still have records in the handler waits for them
+            // (the caller's loop does the waiting): running it now would commit too little.
+            if self
+                .revocation_pending()
+                .is_some_and(|r| r.iter().any(|tp| run.busy.contains(tp)))
+            {
+                return Ok(());
+            }
             self.on_poll();
             self.drop_unassigned(run);
             if self.take_partitioned(run, queue_limit)? > 0 {

@@ -9,7 +9,7 @@ use super::Consumer;
 use crate::config::IsolationLevel;
 use crate::drain::Drain;
 use crate::error::ConsumeError;
-use crate::record::ConsumerRecord;
+use crate::record::{ConsumerRecord, TopicPartition};
 use crate::state::Shared;
 
 impl Consumer {
@@ -39,6 +39,32 @@ impl Consumer {
             if !out.is_empty() {
                 self.shared.metrics.records_returned(out.len() as u64);
                 return Ok(out);
+            }
+            wait(&self.shared).await?;
+        }
+    }
+
+    /// Like [`poll`](Self::poll), for the helpers that hand records on to other workers: while
+    /// a revocation is pending that `may_revoke` refuses (records of its partitions are still
+    /// being worked on), it returns `Ok(None)` instead of running it, so the caller can wait
+    /// for that work and the revocation commits it.
+    pub(super) async fn poll_holding_revocations(
+        &mut self,
+        max: usize,
+        may_revoke: impl Fn(&[TopicPartition]) -> bool,
+    ) -> Result<Option<Vec<ConsumerRecord>>, ConsumeError> {
+        let mut out = Vec::new();
+        loop {
+            if let Some(revoked) = self.revocation_pending()
+                && !may_revoke(&revoked)
+            {
+                return Ok(None);
+            }
+            self.on_poll();
+            self.take_into(&mut out, max.max(1))?;
+            if !out.is_empty() {
+                self.shared.metrics.records_returned(out.len() as u64);
+                return Ok(Some(out));
             }
             wait(&self.shared).await?;
         }
