@@ -19,8 +19,11 @@
 //! - [`record`]: [`ConsumerRecord`] and [`TopicPartition`]; [`error`]: [`ConsumeError`];
 //!   [`metrics`]: [`ConsumerMetrics`].
 //!
-//! Not yet here: the partitioned processing helper (issue 6 is in progress; see
-//! `docs/consumer.md`).
+//! - [`consumer::ProcessError`] and `Consumer::process_partitioned`: records processed with
+//!   bounded concurrency, in order per partition, committing finished work; the
+//!   [`BlockingReceiver`] for a dedicated thread; [`RecordStream`] as a `futures::Stream`.
+//!
+//! See `docs/consumer.md` for the design, the guarantees and what each test checks.
 
 pub(crate) mod assignor;
 pub mod config;

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use krafka_net::{Backoff, BrokerConnection, ClusterMetadata, ConnectionConfig, NetError};
+use krafka_net::{Backoff, BrokerConnection, ClusterMetadata, ConnectionConfig};
 use krafka_protocol::{ErrorCode, StrBytes};
 use tokio::sync::{mpsc, oneshot};
 
@@ -102,7 +102,7 @@ pub(crate) struct GroupTask {
 
 /// Heartbeats and commits wait at most this long even on the dedicated connection, whose own
 /// timeout is stretched for JoinGroup.
-fn short_timeout(config: &ConsumerConfig) -> Duration {
+pub(super) fn short_timeout(config: &ConsumerConfig) -> Duration {
     config.request_timeout
 }
 
@@ -282,7 +282,7 @@ impl GroupTask {
         }
     }
 
-    fn drop_coordinator(&mut self) {
+    pub(super) fn drop_coordinator(&mut self) {
         if let Some(old) = self.coordinator.take() {
             tracing::debug!(group = %self.member.group, node = old.node, "dropping the coordinator connection");
             tokio::spawn(async move { old.conn.close().await });
@@ -290,7 +290,7 @@ impl GroupTask {
     }
 
     /// Finds the coordinator and dials it.
-    async fn discover(&mut self) -> Step<()> {
+    pub(super) async fn discover(&mut self) -> Step<()> {
         let metadata = self.metadata.clone();
         let group = self.member.group.to_string();
         let seed = self.seed;
@@ -588,146 +588,6 @@ impl GroupTask {
         }
     }
 
-    /// Commits `offsets` (of owned partitions only, when subscribed: a partition revoked
-    /// meanwhile belongs to another member now). Auto-commits skip unchanged offsets.
-    pub(super) async fn commit(
-        &mut self,
-        mut offsets: Offsets,
-        auto: bool,
-    ) -> Result<(), ConsumeError> {
-        if !self.subscription.is_empty() || self.member.generation >= 0 {
-            offsets.retain(|(tp, _)| self.owned.contains(tp));
-        }
-        if auto {
-            offsets.retain(|(tp, o)| self.last_auto_commit.get(tp) != Some(o));
-        }
-        if offsets.is_empty() {
-            return Ok(());
-        }
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            match self.commit_once(&offsets).await {
-                Ok(()) => {
-                    tracing::debug!(group = %self.member.group, member = %self.member.member_id, generation = self.member.generation, ?offsets, auto, "committed");
-                    for (tp, o) in &offsets {
-                        self.last_auto_commit.insert(tp.clone(), *o);
-                    }
-                    self.shared.metrics.committed(offsets.len() as u64);
-                    return Ok(());
-                }
-                Err(CommitFailure::Retry(code)) if attempts < 3 => {
-                    tracing::debug!(group = %self.member.group, %code, "commit failed; retrying");
-                    tokio::time::sleep(self.config.retry_backoff).await;
-                }
-                Err(CommitFailure::Retry(code) | CommitFailure::Final(code)) => {
-                    self.shared.metrics.commit_failed();
-                    return Err(ConsumeError::Group(code));
-                }
-                Err(CommitFailure::Network(e)) => {
-                    self.shared.metrics.commit_failed();
-                    return Err(ConsumeError::Network(e));
-                }
-            }
-        }
-    }
-
-    async fn commit_once(&mut self, offsets: &Offsets) -> Result<(), CommitFailure> {
-        if self.coordinator.is_none() {
-            let _ = self.discover().await;
-        }
-        let Ok(conn) = self.conn() else {
-            return Err(CommitFailure::Retry(ErrorCode::COORDINATOR_NOT_AVAILABLE));
-        };
-        let result = tokio::time::timeout(
-            short_timeout(&self.config),
-            requests::commit(&conn, &self.member, offsets),
-        )
-        .await;
-        let codes = match result {
-            Ok(Ok(codes)) => codes,
-            Ok(Err(e)) => {
-                self.drop_coordinator();
-                return Err(if e.is_retriable() {
-                    CommitFailure::Retry(ErrorCode::NETWORK_EXCEPTION)
-                } else {
-                    CommitFailure::Network(e)
-                });
-            }
-            Err(_) => {
-                self.drop_coordinator();
-                return Err(CommitFailure::Retry(ErrorCode::REQUEST_TIMED_OUT));
-            }
-        };
-        let Some(code) = codes
-            .iter()
-            .map(|(_, c)| *c)
-            .find(|c| *c != ErrorCode::NONE)
-        else {
-            return Ok(());
-        };
-        match code {
-            ErrorCode::NOT_COORDINATOR | ErrorCode::COORDINATOR_NOT_AVAILABLE => {
-                self.drop_coordinator();
-                Err(CommitFailure::Retry(code))
-            }
-            ErrorCode::COORDINATOR_LOAD_IN_PROGRESS | ErrorCode::REQUEST_TIMED_OUT => {
-                Err(CommitFailure::Retry(code))
-            }
-            ErrorCode::UNKNOWN_MEMBER_ID | ErrorCode::ILLEGAL_GENERATION => {
-                // The member is gone; the next heartbeat finds out and rejoins.
-                self.rejoin = true;
-                Err(CommitFailure::Final(code))
-            }
-            code => Err(CommitFailure::Final(code)),
-        }
-    }
-
-    /// Looks up committed offsets, finding the coordinator first if needed.
-    async fn committed(
-        &mut self,
-        partitions: &[TopicPartition],
-    ) -> Result<HashMap<TopicPartition, Option<i64>>, ConsumeError> {
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            if self.coordinator.is_none() {
-                let _ = self.discover().await;
-            }
-            let code = match self.conn() {
-                Err(_) => ErrorCode::COORDINATOR_NOT_AVAILABLE,
-                Ok(conn) => {
-                    let stable =
-                        self.config.isolation_level == crate::config::IsolationLevel::ReadCommitted;
-                    let fetched = tokio::time::timeout(
-                        short_timeout(&self.config),
-                        requests::fetch_committed(&conn, &self.member, partitions, stable),
-                    )
-                    .await;
-                    match fetched {
-                        Ok(Ok(Ok(found))) => return Ok(found),
-                        Ok(Ok(Err(code))) => code,
-                        Ok(Err(e)) if !e.is_retriable() => return Err(ConsumeError::Network(e)),
-                        Ok(Err(_)) | Err(_) => {
-                            self.drop_coordinator();
-                            ErrorCode::NETWORK_EXCEPTION
-                        }
-                    }
-                }
-            };
-            if matches!(
-                code,
-                ErrorCode::NOT_COORDINATOR | ErrorCode::COORDINATOR_NOT_AVAILABLE
-            ) {
-                self.drop_coordinator();
-            }
-            if !code.is_retriable() && code != ErrorCode::NETWORK_EXCEPTION || attempts >= 5 {
-                return Err(ConsumeError::Group(code));
-            }
-            tokio::time::sleep(self.config.retry_backoff).await;
-        }
-    }
-
     /// Leaves the group (a static member only forgets its generation: it keeps its place
     /// until its session times out, so a restart does not rebalance).
     pub(super) async fn leave(&mut self, reason: &str) {
@@ -779,12 +639,6 @@ impl GroupTask {
             let _ = reply.send(());
         }
     }
-}
-
-enum CommitFailure {
-    Retry(ErrorCode),
-    Final(ErrorCode),
-    Network(NetError),
 }
 
 /// Group errors that end membership for good.

@@ -6,6 +6,7 @@
 //!   fetches offsets, and leaves on close;
 //! - [`rebalance`]: one rebalance, from revoking partitions to handing the new ones to the
 //!   fetcher with their committed offsets;
+//! - [`commits`]: commits and committed-offset lookups, with their retries;
 //! - [`requests`]: the wire side of each request.
 //!
 //! **Why a connection of its own.** A broker answers one connection's requests in order and
@@ -26,6 +27,7 @@
 //! counts as polling). Past that the member leaves the group, as Java's does, and rejoins at
 //! the next call.
 
+mod commits;
 pub(crate) mod coordinator;
 mod rebalance;
 pub(crate) mod requests;
