@@ -187,8 +187,6 @@ pub(crate) struct Shared {
     pub group_changes: AtomicU64,
     /// The application's count of `recv`/`poll` calls, for `max_poll_interval`.
     pub polls: AtomicU64,
-    /// The application is waiting inside `recv`/`poll` (which counts as polling).
-    pub app_waiting: AtomicBool,
     /// Raised by the group task every `auto_commit_interval`; the application commits at its
     /// next `recv`/`poll`, where every record handed out before counts as processed.
     pub commit_due: AtomicBool,

@@ -686,6 +686,7 @@ async fn heartbeat_errors_from_the_coordinator_are_survived() {
 
 #[tokio::test]
 async fn subscribe_and_assign_do_not_mix_and_commits_need_a_group() {
+    trace();
     let cluster = cluster(1, "t", 2).await;
     let mut grouped = member(&cluster, "x").connect().await.unwrap();
     grouped.subscribe(["t"]).unwrap();

@@ -384,6 +384,20 @@ async fn idle_connections_close() {
 }
 
 #[tokio::test]
+async fn a_connection_closed_before_its_tasks_ran_closes_at_once() {
+    // On a one-thread runtime the reader and writer have not run yet when `connect` returns;
+    // a close then must not wait for the idle timeout (the shutdown signal predates them).
+    let cluster = cluster().await;
+    let conn = BrokerConnection::connect(&addr(&cluster), config())
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(2), conn.close())
+        .await
+        .expect("close waited for the idle timeout");
+    assert!(!conn.is_usable());
+}
+
+#[tokio::test]
 async fn dropping_the_last_handle_closes_the_connection() {
     let cluster = cluster().await;
     let conn = BrokerConnection::connect(&addr(&cluster), config())

@@ -259,6 +259,9 @@ impl Consumer {
             };
             match event {
                 GroupEvent::Assigned(partitions) => {
+                    // A helper's work from an earlier assignment of these partitions (finished
+                    // after they were given up) must not be committed for the new one.
+                    self.forget_processed(&partitions);
                     if let Some(l) = listener.as_mut() {
                         l.on_partitions_assigned(&partitions);
                     }

@@ -84,6 +84,10 @@ struct Run {
     /// The first offset this run received per partition (where to go back to if nothing was
     /// finished).
     first: HashMap<TopicPartition, i64>,
+    /// Whether the consumer's current drain came off the parked list (it is then its
+    /// partition's oldest, and goes back to the front if parked again). Kept across fills,
+    /// since the current drain is.
+    unparked: bool,
     processed: Processed,
 }
 
@@ -153,6 +157,7 @@ impl Consumer {
             busy: HashSet::new(),
             parked: HashMap::new(),
             first: HashMap::new(),
+            unparked: false,
             processed,
         };
         let mut slots: Slots<Fut, (TopicPartition, i64)> = Slots::new(max_in_flight);
@@ -268,8 +273,6 @@ impl Consumer {
     /// all and [`PARTITION_QUEUE`] per partition.
     fn take_partitioned(&mut self, run: &mut Run, queue_limit: usize) -> Result<u64, ConsumeError> {
         let mut taken = 0u64;
-        // Whether the current drain came off the parked list (it is its partition's oldest).
-        let mut unparked = false;
         while run.queued_total < queue_limit {
             if self.drain.is_none() {
                 let unpark = run.parked.keys().find(|tp| run.room(tp) > 0).cloned();
@@ -278,7 +281,7 @@ impl Consumer {
                     if run.parked.get(&tp).is_some_and(VecDeque::is_empty) {
                         run.parked.remove(&tp);
                     }
-                    unparked = true;
+                    run.unparked = true;
                     if !self.drain_is_current()
                         && let Some(stale) = self.drain.take()
                     {
@@ -289,7 +292,7 @@ impl Consumer {
                 if !self.next_drain()? {
                     break;
                 }
-                unparked = false;
+                run.unparked = false;
                 continue;
             }
             let Some(drain) = self.drain.as_mut() else {
@@ -298,11 +301,11 @@ impl Consumer {
             let tp = drain.partition.clone();
             // Records of a partition with an older drain set aside wait behind it; an
             // unparked drain is the oldest and goes back to the front.
-            let behind = !unparked && run.parked.contains_key(&tp);
+            let behind = !run.unparked && run.parked.contains_key(&tp);
             if behind || run.room(&tp) == 0 {
                 if let Some(drain) = self.drain.take() {
                     let line = run.parked.entry(tp).or_default();
-                    if unparked {
+                    if run.unparked {
                         line.push_front(drain);
                     } else {
                         line.push_back(drain);
@@ -334,7 +337,7 @@ impl Consumer {
             }
             if finished {
                 self.finish_drain();
-                unparked = false;
+                run.unparked = false;
             }
         }
         self.shared.metrics.records_returned(taken);
@@ -404,11 +407,10 @@ impl Consumer {
         self.processed = None;
         for (tp, first) in run.first {
             let back_to = processed.get(&tp).copied().unwrap_or(first);
-            let at = self.position(&tp).ok().flatten();
-            if at != Some(back_to) {
-                // NotAssigned: the group took it meanwhile; nothing to give back.
-                let _ = self.seek(&tp, back_to);
-            }
+            // Always: the fetcher may have moved past data that was parked and is now dropped,
+            // whatever the published position says. NotAssigned: the group took the partition
+            // meanwhile, and nothing is to be given back.
+            let _ = self.seek(&tp, back_to);
         }
     }
 }

@@ -232,21 +232,13 @@ impl Consumer {
     }
 }
 
-/// Waits for a completed fetch, an error or a group event. Takes only the shared state, so
-/// a consumer (which is `Send` but not `Sync`) can be received from in a spawned task. Time
-/// spent here counts as polling for `max_poll_interval` (the flag is cleared however the wait ends).
+/// Waits for a completed fetch, an error or a group event (or the group task checking that a
+/// waiting application is still there). Takes only the shared state, so a consumer (which is
+/// `Send` but not `Sync`) can be received from in a spawned task.
 pub(super) async fn wait(shared: &Shared) -> Result<(), ConsumeError> {
-    struct Waiting<'a>(&'a std::sync::atomic::AtomicBool);
-    impl Drop for Waiting<'_> {
-        fn drop(&mut self) {
-            self.0.store(false, Ordering::Relaxed);
-        }
-    }
     if shared.closed.load(Ordering::Acquire) {
         return Err(ConsumeError::Closed);
     }
-    shared.app_waiting.store(true, Ordering::Relaxed);
-    let _waiting = Waiting(&shared.app_waiting);
     shared.data_ready.notified().await;
     Ok(())
 }

@@ -14,21 +14,33 @@ use crate::error::ConsumeError;
 use crate::record::TopicPartition;
 
 impl GroupTask {
-    /// Commits `offsets` (of owned partitions only, when subscribed: a partition revoked
-    /// meanwhile belongs to another member now). Auto-commits skip unchanged offsets.
+    /// Commits `offsets` of owned partitions only, when subscribed: a partition revoked
+    /// meanwhile belongs to another member now. The others are not sent; a commit the
+    /// application asked for then fails with [`ConsumeError::NotAssigned`] (after committing
+    /// the owned ones), as Java's fails with `CommitFailedException`. Auto-commits skip
+    /// unchanged offsets.
     pub(super) async fn commit(
         &mut self,
         mut offsets: Offsets,
         auto: bool,
     ) -> Result<(), ConsumeError> {
+        let mut not_owned = None;
         if !self.subscription.is_empty() || self.member.generation >= 0 {
-            offsets.retain(|(tp, _)| self.owned.contains(tp));
+            offsets.retain(|(tp, _)| {
+                let owned = self.owned.contains(tp);
+                if !owned && not_owned.is_none() {
+                    not_owned = Some(tp.clone());
+                }
+                owned
+            });
         }
         if auto {
             offsets.retain(|(tp, o)| self.last_auto_commit.get(tp) != Some(o));
+            not_owned = None;
         }
+        let refused = not_owned.map(ConsumeError::NotAssigned);
         if offsets.is_empty() {
-            return Ok(());
+            return refused.map_or(Ok(()), Err);
         }
         let mut attempts = 0;
         loop {
@@ -40,7 +52,7 @@ impl GroupTask {
                         self.last_auto_commit.insert(tp.clone(), *o);
                     }
                     self.shared.metrics.committed(offsets.len() as u64);
-                    return Ok(());
+                    return refused.map_or(Ok(()), Err);
                 }
                 Err(CommitFailure::Retry(code)) if attempts < 3 => {
                     tracing::debug!(group = %self.member.group, %code, "commit failed; retrying");

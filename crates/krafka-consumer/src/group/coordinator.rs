@@ -30,6 +30,7 @@ use krafka_protocol::{ErrorCode, StrBytes};
 use tokio::sync::{mpsc, oneshot};
 
 use super::requests::{self, Member};
+use super::revocation::Revocation;
 use super::{Command, GroupEvent, Offsets};
 use crate::config::{AssignorKind, ConsumerConfig};
 use crate::error::ConsumeError;
@@ -47,6 +48,10 @@ pub(super) enum Interrupt {
     Fatal(ConsumeError),
     /// The member left on its own (the application stopped polling): its partitions are lost.
     Left,
+    /// The coordinator refused with an error that is neither about the coordinator nor the
+    /// membership (TOPIC_AUTHORIZATION_FAILED on an offset lookup, …): reported to the
+    /// application, then retried after a backoff.
+    Refused(ErrorCode),
     /// The consumer is closing.
     Close,
 }
@@ -75,6 +80,8 @@ pub(crate) struct GroupTask {
     pub(super) subscription: BTreeSet<Arc<str>>,
     /// Every partition the current generation gave this member.
     pub(super) owned: BTreeSet<TopicPartition>,
+    /// The revocation the application has been asked for and has not answered.
+    pub(super) revocation: Option<Revocation>,
     /// Owned partitions whose committed offsets are still to be looked up (not yet handed to
     /// the fetcher).
     pub(super) pending_offsets: BTreeSet<TopicPartition>,
@@ -145,6 +152,7 @@ impl GroupTask {
             subscription: BTreeSet::new(),
             owned: BTreeSet::new(),
             pending_offsets: BTreeSet::new(),
+            revocation: None,
             rejoin: false,
             assigned_counts: None,
             next_heartbeat: now,
@@ -173,6 +181,8 @@ impl GroupTask {
                 self.serve().await
             } else if self.coordinator.is_none() {
                 self.discover().await
+            } else if self.revocation.is_some() {
+                self.await_revocation().await
             } else if self.rejoin || self.member.generation < 0 {
                 self.rebalance().await
             } else if !self.pending_offsets.is_empty() {
@@ -180,6 +190,7 @@ impl GroupTask {
             } else {
                 self.serve().await
             };
+            tracing::trace!(group = %self.member.group, ?step, "step done");
             if let Err(interrupt) = step {
                 self.interrupted(interrupt).await;
             }
@@ -224,6 +235,12 @@ impl GroupTask {
                 self.member.generation = -1;
                 self.lose_all();
             }
+            Interrupt::Refused(code) => {
+                tracing::warn!(group = %self.member.group, %code, "the coordinator refused; retrying after a backoff");
+                self.report(ConsumeError::Group(code));
+                let delay = self.backoff.next_delay();
+                self.pause(delay).await;
+            }
             Interrupt::Left => {
                 self.member.generation = -1;
                 self.lose_all();
@@ -261,6 +278,7 @@ impl GroupTask {
     pub(super) fn lose_all(&mut self) {
         let owned = std::mem::take(&mut self.owned);
         self.pending_offsets.clear();
+        self.revocation = None;
         self.assigned_counts = None;
         self.last_auto_commit.clear();
         let mut state = self.shared.state.lock();
@@ -370,7 +388,12 @@ impl GroupTask {
             };
             tokio::select! {
                 out = &mut request => return Ok(out),
-                () = give_up => return Err(Interrupt::Close),
+                () = give_up => {
+                    // The broker answers a connection in order: what the close still sends
+                    // must not queue behind the abandoned request.
+                    self.drop_coordinator();
+                    return Err(Interrupt::Close);
+                }
                 command = self.commands.recv(), if self.closing.is_none() => {
                     match command {
                         None => self.closing = Some((Vec::new(), None)),
@@ -507,17 +530,26 @@ impl GroupTask {
         }
     }
 
-    /// Whether the application has called `recv`/`poll` (or is waiting inside one) within
-    /// `max_poll_interval`.
+    /// Whether the application has called `recv`/`poll` within `max_poll_interval`.
+    ///
+    /// An application waiting inside `recv`/`poll` for records is polling too: after half the
+    /// interval without a call, it is woken, and a waiting one comes round its loop and counts
+    /// a call. One busy elsewhere does not (and only takes the wake-up at its next call).
     pub(super) fn app_is_live(&mut self, now: Instant) -> bool {
-        self.app_polled(now) || now.duration_since(self.poll_seen.1) < self.config.max_poll_interval
+        if self.app_polled(now) {
+            return true;
+        }
+        let quiet = now.duration_since(self.poll_seen.1);
+        if quiet >= self.config.max_poll_interval / 2 {
+            self.shared.data_ready.notify_one();
+        }
+        quiet < self.config.max_poll_interval
     }
 
     /// Whether the application polled since last asked.
     fn app_polled(&mut self, now: Instant) -> bool {
         let polls = self.shared.polls.load(Ordering::Relaxed);
-        let waiting = self.shared.app_waiting.load(Ordering::Relaxed);
-        if polls != self.poll_seen.0 || waiting {
+        if polls != self.poll_seen.0 {
             self.poll_seen = (polls, now);
             return true;
         }
@@ -525,18 +557,15 @@ impl GroupTask {
     }
 
     /// As leader: whether a subscribed topic's partition count differs from the one the
-    /// current assignment used (partitions were added, or a topic appeared).
+    /// current assignment used (partitions were added, a topic appeared or went away).
     fn leader_sees_new_partitions(&self) -> bool {
         let Some(counts) = &self.assigned_counts else {
             return false;
         };
         let snapshot = self.metadata.snapshot();
-        counts.iter().any(|(topic, &count)| {
-            snapshot
-                .topic(topic)
-                .filter(|t| t.error == ErrorCode::NONE)
-                .is_some_and(|t| t.partitions.len() as i32 != count)
-        })
+        counts
+            .iter()
+            .any(|(topic, &count)| super::rebalance::partition_count(&snapshot, topic) != count)
     }
 
     /// Serves one command; `true` when the main loop should move on.
@@ -567,8 +596,8 @@ impl GroupTask {
         }
     }
 
-    /// Serves a commit or an offset lookup (anything else is ignored here: a `Revoked` that
-    /// arrives outside a revocation was voided, its partitions lost meanwhile).
+    /// Serves a commit, an offset lookup or a revocation's answer (a subscription change or a
+    /// close is the caller's to handle).
     pub(super) async fn request(&mut self, command: Command) {
         match command {
             Command::Commit { offsets, reply } => {
@@ -584,7 +613,8 @@ impl GroupTask {
                 let result = self.committed(&partitions).await;
                 let _ = reply.send(result);
             }
-            Command::Revoked { .. } | Command::Subscribe(_) | Command::Close { .. } => {}
+            Command::Revoked { id, commit } => self.revoked(id, commit).await,
+            Command::Subscribe(_) | Command::Close { .. } => {}
         }
     }
 
@@ -624,6 +654,7 @@ impl GroupTask {
     /// Commits what the application gave with its close, leaves and closes the connection.
     async fn shutdown(&mut self) {
         let (commit, reply) = self.closing.take().unwrap_or_default();
+        tracing::trace!(group = %self.member.group, commit = commit.len(), "shutting down");
         if !commit.is_empty()
             && let Err(e) = self.commit(commit, false).await
         {
@@ -670,8 +701,7 @@ pub(super) fn classify(code: ErrorCode) -> Step<()> {
             Err(Interrupt::MemberLost(code))
         }
         code if is_fatal(code) => Err(Interrupt::Fatal(ConsumeError::Group(code))),
-        // Anything else: try again from the start (Java treats unknown errors as retriable
-        // for the group protocol).
-        _ => Err(Interrupt::CoordinatorLost),
+        // Anything else: the application hears of it, and the step is tried again later.
+        code => Err(Interrupt::Refused(code)),
     }
 }

@@ -6,6 +6,7 @@
 //!   fetches offsets, and leaves on close;
 //! - [`rebalance`]: one rebalance, from revoking partitions to handing the new ones to the
 //!   fetcher with their committed offsets;
+//! - [`revocation`]: asking the application for partitions back, and waiting for it;
 //! - [`commits`]: commits and committed-offset lookups, with their retries;
 //! - [`requests`]: the wire side of each request.
 //!
@@ -24,13 +25,14 @@
 //!
 //! **Liveness.** Heartbeats keep the member in the group however slow the application is,
 //! up to `max_poll_interval` between two `recv`/`poll` calls (time spent waiting inside one
-//! counts as polling). Past that the member leaves the group, as Java's does, and rejoins at
-//! the next call.
+//! for records counts as polling: a waiting application is woken to prove it). Past that the
+//! member leaves the group, as Java's does, and rejoins at the next call.
 
 mod commits;
 pub(crate) mod coordinator;
 mod rebalance;
 pub(crate) mod requests;
+mod revocation;
 
 use std::collections::HashMap;
 

@@ -12,8 +12,7 @@
 //!    (OffsetFetch) and go to the fetcher; where nothing is committed, `auto_offset_reset`
 //!    decides.
 //!
-//! A revocation is run by the application task (see [`super`]); this side waits for it while
-//! heartbeating, and gives up if the application stops polling for `max_poll_interval`.
+//! A revocation is run by the application task (see [`super`] and `revocation`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -23,9 +22,9 @@ use bytes::Bytes;
 use krafka_protocol::ErrorCode;
 use krafka_protocol::messages::join_group_response::JoinGroupResponseMember;
 
+use super::GroupEvent;
 use super::coordinator::{GroupTask, Interrupt, Step, classify};
 use super::requests::{self, JoinArgs};
-use super::{Command, GroupEvent};
 use crate::assignor::{self, protocol};
 use crate::config::{AssignorKind, IsolationLevel, OffsetReset};
 use crate::error::ConsumeError;
@@ -65,13 +64,15 @@ impl GroupTask {
             let owned: Vec<TopicPartition> = self.owned.iter().cloned().collect();
             self.revoke(owned).await?;
         }
-        self.rejoin = false;
         let Some(joined) = self.join().await? else {
             return Ok(());
         };
         let Some(assigned) = self.sync(joined).await? else {
             return Ok(());
         };
+        // Only now: a join or sync that failed on the way leaves the rejoin pending (Java
+        // keeps "rejoin needed" until the SyncGroup is answered).
+        self.rejoin = false;
         self.shared.metrics.rebalanced();
         self.apply(assigned).await
     }
@@ -235,17 +236,20 @@ impl GroupTask {
                 self.metadata.snapshot()
             }
         };
-        let counts: BTreeMap<Arc<str>, i32> = topics
+        // Every subscribed topic, 0 for one that does not exist (yet): the leader rejoins when
+        // any count changes, a topic appearing included.
+        let all_counts: BTreeMap<Arc<str>, i32> = topics
             .iter()
-            .filter_map(|t| {
-                let info = snapshot.topic(t)?;
-                (info.error == ErrorCode::NONE && !info.partitions.is_empty())
-                    .then(|| (t.clone(), info.partitions.len() as i32))
-            })
+            .map(|t| (t.clone(), partition_count(&snapshot, t)))
+            .collect();
+        let counts: BTreeMap<Arc<str>, i32> = all_counts
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(t, n)| (t.clone(), *n))
             .collect();
         let assignment = assignor::assign(joined.protocol, &members, &counts);
         tracing::debug!(group = %self.member.group, ?assignment, "assigned as leader");
-        self.assigned_counts = Some(counts);
+        self.assigned_counts = Some(all_counts);
         let mut out = Vec::with_capacity(assignment.len());
         for (member, partitions) in assignment {
             let bytes = protocol::encode_assignment(&partitions)
@@ -271,13 +275,15 @@ impl GroupTask {
             "assignment received"
         );
         self.next_heartbeat = Instant::now() + self.config.heartbeat_interval;
-        if !revoked.is_empty() {
-            self.revoke(revoked).await?;
-            // Cooperative: the partitions given up go to their new owner in a follow-up.
-            self.rejoin = true;
-        }
+        // Recorded before anything is awaited: an interruption must not lose the new
+        // partitions or the follow-up rebalance.
         self.owned.extend(added.iter().cloned());
         self.pending_offsets.extend(added);
+        if !revoked.is_empty() {
+            // Cooperative: the partitions given up go to their new owner in a follow-up.
+            self.rejoin = true;
+            self.revoke(revoked).await?;
+        }
         self.hand_out_pending().await
     }
 
@@ -316,10 +322,7 @@ impl GroupTask {
                 self.interruptible(tokio::time::sleep(delay)).await?;
                 return Ok(());
             }
-            Ok(Ok(Err(code))) => {
-                classify(code)?;
-                return Err(Interrupt::Fatal(ConsumeError::Group(code)));
-            }
+            Ok(Ok(Err(code))) => return classify(code),
             Ok(Err(_)) | Err(_) => return Err(Interrupt::CoordinatorLost),
         };
         let reset = match self.config.auto_offset_reset {
@@ -356,78 +359,14 @@ impl GroupTask {
         self.shared.wake_fetcher.notify_one();
         Ok(())
     }
+}
 
-    /// Asks the application to give `partitions` up, and waits until it has (committing what
-    /// it says), heartbeating meanwhile.
-    pub(super) async fn revoke(&mut self, partitions: Vec<TopicPartition>) -> Step<()> {
-        let (held, never_handed_out): (Vec<_>, Vec<_>) = partitions
-            .into_iter()
-            .partition(|tp| !self.pending_offsets.contains(tp));
-        for tp in &never_handed_out {
-            self.pending_offsets.remove(tp);
-            self.owned.remove(tp);
-        }
-        if held.is_empty() {
-            return Ok(());
-        }
-        if self.closing.is_some() {
-            // The application is closing: its close commit covers these partitions, which
-            // stay owned until it is made.
-            return Err(Interrupt::Close);
-        }
-        let id = self.next_revoke_id();
-        {
-            let mut state = self.shared.state.lock();
-            for tp in &held {
-                if let Some(p) = state.partitions.get_mut(tp) {
-                    // The fetcher stops fetching it; the application stops handing it out.
-                    p.revoking = true;
-                }
-            }
-        }
-        tracing::debug!(group = %self.member.group, partitions = held.len(), "revoking");
-        self.publish(GroupEvent::Revoke {
-            id,
-            partitions: held.clone(),
-        });
-        self.shared.wake_fetcher.notify_one();
-        loop {
-            let member = self.member.generation >= 0;
-            tokio::select! {
-                command = self.commands.recv() => match command {
-                    None => {
-                        self.closing = Some((Vec::new(), None));
-                        return Err(Interrupt::Close);
-                    }
-                    Some(Command::Revoked { id: done, commit }) if done == id => {
-                        if let Err(e) = self.commit(commit, false).await {
-                            tracing::warn!(group = %self.member.group, error = %e, "commit of revoked partitions failed");
-                        }
-                        for tp in &held {
-                            self.owned.remove(tp);
-                            self.last_auto_commit.remove(tp);
-                        }
-                        return Ok(());
-                    }
-                    Some(Command::Close { commit, reply }) => {
-                        self.closing = Some((commit, Some(reply)));
-                        return Err(Interrupt::Close);
-                    }
-                    Some(command @ Command::Subscribe(_)) => self.deferred.push(command),
-                    Some(command) => self.request(command).await,
-                },
-                () = tokio::time::sleep_until(self.next_heartbeat.into()), if member => {
-                    if !self.app_is_live(Instant::now()) {
-                        tracing::warn!(group = %self.member.group, "the application did not come back to give partitions up within max_poll_interval");
-                        self.poll_expired = true;
-                        self.leave("consumer poll timeout has expired").await;
-                        return Err(Interrupt::Left);
-                    }
-                    self.heartbeat().await?;
-                }
-            }
-        }
-    }
+/// A topic's partition count as metadata knows it; 0 when it does not exist or is in error.
+pub(super) fn partition_count(snapshot: &krafka_net::MetadataSnapshot, topic: &str) -> i32 {
+    snapshot
+        .topic(topic)
+        .filter(|t| t.error == ErrorCode::NONE)
+        .map_or(0, |t| t.partitions.len() as i32)
 }
 
 fn seed(tp: &TopicPartition) -> u64 {

@@ -208,6 +208,11 @@ pub(crate) async fn reader(shared: Arc<Shared>, mut buf: BytesMut) {
         }
         let deadline = {
             let io = shared.io.lock();
+            // Closed before this task first ran (a connection closed right after it was
+            // made): the shutdown signal was sent before `subscribe` and will not come again.
+            if io.closed.is_some() {
+                return;
+            }
             io.inflight
                 .next_deadline()
                 .unwrap_or(deadline_after(io.last_activity, shared.config.idle_timeout))
