@@ -70,7 +70,12 @@ fn say(line: &str) {
 }
 
 /// The crates with a `real_broker` test target, run in this order.
-const REAL_BROKER_CRATES: &[&str] = &["krafka-mock", "krafka-net", "krafka-producer"];
+const REAL_BROKER_CRATES: &[&str] = &[
+    "krafka-mock",
+    "krafka-net",
+    "krafka-producer",
+    "krafka-consumer",
+];
 
 /// Starts the real broker (or uses `KRAFKA_BOOTSTRAP`), runs the real-broker targets against
 /// it, and stops what it started.

@@ -1,0 +1,172 @@
+//! The consumer against a real broker: tansu, or whatever `KRAFKA_BOOTSTRAP` names. `cargo
+//! xtask test` starts the broker and runs this target; plain `cargo test` skips it.
+//!
+//! A consumer-group round trip: FindCoordinator, JoinGroup/SyncGroup, fetching, OffsetCommit,
+//! OffsetFetch, LeaveGroup. One member reads the first half of every partition and commits;
+//! a second member of the group resumes exactly there and reads the rest; then two members
+//! share the topic at once. Each half is produced before it is read, so every committed
+//! offset is a batch boundary (tansu may skip the rest of a batch when a fetch starts inside
+//! one), and the reads stop on record counts, not the high watermark (tansu reports it as the
+//! last batch's base offset + 1). Fetch waits are short: tansu sleeps through part of them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use krafka_consumer::{Consumer, ConsumerBuilder, OffsetReset, TopicPartition};
+use krafka_producer::{ProducerBuilder, ProducerRecord};
+use krafka_protocol::messages::CreateTopicsRequest;
+use krafka_protocol::messages::create_topics_request::CreatableTopic;
+use krafka_protocol::{ErrorCode, StrBytes};
+
+const PARTITIONS: i32 = 3;
+const HALF: usize = 150;
+
+fn bootstrap() -> String {
+    std::env::var("KRAFKA_BOOTSTRAP")
+        .expect("KRAFKA_BOOTSTRAP must name a broker; run this through `cargo xtask test`")
+}
+
+async fn create_topic(topic: &str) {
+    let pool = krafka_net::ConnectionPool::new(krafka_net::ConnectionConfig::default());
+    let first = bootstrap().split(',').next().unwrap().to_owned();
+    let conn = pool.get_connection(&first).await.unwrap();
+    let created = conn
+        .send_negotiated(&CreateTopicsRequest {
+            topics: vec![CreatableTopic {
+                name: StrBytes::from_string(topic.to_owned()),
+                num_partitions: PARTITIONS,
+                replication_factor: 1,
+                ..Default::default()
+            }],
+            timeout_ms: 10_000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let code = ErrorCode(created.topics[0].error_code);
+    assert!(
+        code.is_ok() || code == ErrorCode::TOPIC_ALREADY_EXISTS,
+        "{code}"
+    );
+    pool.close().await;
+}
+
+/// Produces `HALF` records to every partition, values "p{partition}-{n}" from `from`.
+async fn produce(topic: &str, from: usize) {
+    let producer = ProducerBuilder::new()
+        .bootstrap_servers(bootstrap())
+        .connect()
+        .await
+        .unwrap();
+    let mut pending = Vec::new();
+    for p in 0..PARTITIONS {
+        for n in from..from + HALF {
+            let record = ProducerRecord::new(topic.to_owned())
+                .partition(p)
+                .value(format!("p{p}-{n}").into_bytes());
+            pending.push(producer.send(record).await.unwrap());
+        }
+    }
+    for f in pending {
+        f.await.unwrap();
+    }
+    producer.close().await;
+}
+
+fn member(group: &str, name: &str) -> ConsumerBuilder {
+    ConsumerBuilder::new()
+        .bootstrap_servers(bootstrap())
+        .group_id(group)
+        .client_id(name)
+        .auto_offset_reset(OffsetReset::Earliest)
+        .fetch_max_wait(Duration::from_millis(10))
+        .heartbeat_interval(Duration::from_millis(500))
+        .session_timeout(Duration::from_secs(10))
+}
+
+/// Receives until `count` values have arrived; returns them as (partition, value).
+async fn read(consumer: &mut Consumer, count: usize) -> Vec<(i32, String)> {
+    let mut out = Vec::with_capacity(count);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while out.len() < count {
+        assert!(
+            Instant::now() < deadline,
+            "read {} of {count} records",
+            out.len()
+        );
+        if let Ok(got) = tokio::time::timeout(Duration::from_millis(200), consumer.poll(500)).await
+        {
+            for r in got.unwrap() {
+                let value = String::from_utf8(r.value().unwrap().to_vec()).unwrap();
+                out.push((r.partition(), value));
+            }
+        }
+    }
+    out
+}
+
+fn expected(from: usize) -> BTreeSet<(i32, String)> {
+    (0..PARTITIONS)
+        .flat_map(|p| (from..from + HALF).map(move |n| (p, format!("p{p}-{n}"))))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_group_round_trips_through_a_real_broker() {
+    let topic = format!("krafka-consumer-{}", std::process::id());
+    let group = format!("krafka-group-{}", std::process::id());
+    create_topic(&topic).await;
+
+    // One member reads the first half of every partition and commits on close.
+    produce(&topic, 0).await;
+    let mut first = member(&group, "first").connect().await.unwrap();
+    first.subscribe([topic.as_str()]).unwrap();
+    let got = read(&mut first, HALF * PARTITIONS as usize).await;
+    assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected(0));
+    assert_eq!(got.len(), HALF * PARTITIONS as usize, "nothing twice");
+    assert_eq!(first.assignment().len(), PARTITIONS as usize);
+    first.commit().await.unwrap();
+    let partitions: Vec<TopicPartition> = (0..PARTITIONS)
+        .map(|p| TopicPartition::new(topic.as_str(), p))
+        .collect();
+    let committed = first.committed(partitions.clone()).await.unwrap();
+    for tp in &partitions {
+        assert_eq!(committed[tp], Some(HALF as i64), "{tp}");
+    }
+    first.close().await;
+
+    // The next member of the group resumes exactly at the commits.
+    produce(&topic, HALF).await;
+    let mut second = member(&group, "second").connect().await.unwrap();
+    second.subscribe([topic.as_str()]).unwrap();
+    let got = read(&mut second, HALF * PARTITIONS as usize).await;
+    assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected(HALF));
+    assert_eq!(got.len(), HALF * PARTITIONS as usize, "nothing twice");
+    second.close().await;
+
+    // Two members at once share the partitions between them.
+    let group2 = format!("{group}-pair");
+    let mut a = member(&group2, "a").connect().await.unwrap();
+    let mut b = member(&group2, "b").connect().await.unwrap();
+    a.subscribe([topic.as_str()]).unwrap();
+    b.subscribe([topic.as_str()]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (ta, tb) = (a.assignment(), b.assignment());
+        let all: BTreeSet<_> = ta.iter().chain(&tb).collect();
+        if !ta.is_empty() && !tb.is_empty() && all.len() == PARTITIONS as usize {
+            assert_eq!(ta.len() + tb.len(), PARTITIONS as usize, "{ta:?} {tb:?}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no shared assignment: {ta:?} {tb:?}"
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(50), a.poll(500)).await;
+        let _ = tokio::time::timeout(Duration::from_millis(50), b.poll(500)).await;
+    }
+    a.close().await;
+    b.close().await;
+}
