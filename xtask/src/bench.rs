@@ -8,6 +8,8 @@
 //! its CPU time and peak RSS are its own. The order of the clients rotates every round and the
 //! table reports medians, because on this shared 2-core machine run-to-run spread reaches ±25%.
 //!
+//! `cargo xtask bench peers consume …` compares the consumers (see `bench_consume`).
+//!
 //! `cargo xtask bench smoke` is the quick check `cargo xtask test` runs (see [`smoke`]).
 //!
 //! `--write` puts the table into `docs/performance.md` between the `peers:produce` markers.
@@ -25,40 +27,44 @@ const END: &str = "<!-- peers:produce:end -->";
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
+        Some("peers") if args.get(1).is_some_and(|a| a == "consume") => {
+            crate::bench_consume::run(root, &args[2..])
+        }
         Some("peers") => peers(root, &args[1..]),
         Some("smoke") if args.len() == 1 => smoke(root).map(|_| ()),
-        _ => Err("usage: cargo xtask bench <peers [--quick] [--rounds N] [--clients krafka,rdkafka,rdkafka-threaded,krafka-0.28] [--write] | smoke>".into()),
+        _ => Err("usage: cargo xtask bench <peers [--quick] [--rounds N] [--clients krafka,rdkafka,rdkafka-threaded,krafka-0.28] [--write] | peers consume [--broker mock|tansu|both] [--quick] [--rounds N] [--clients krafka,rdkafka,krafka-0.28] [--write] | smoke>".into()),
     }
 }
 
-/// One produce workload: `records` keyed records of `size` bytes to `topic`.
-struct Workload {
-    topic: &'static str,
-    partitions: u32,
-    size: usize,
-    records: usize,
+/// One workload: `records` keyed records of `size` bytes in `topic`.
+pub(crate) struct Workload {
+    pub topic: &'static str,
+    pub partitions: u32,
+    pub size: usize,
+    pub records: usize,
 }
 
 /// What one client process reported.
 #[derive(Clone, Copy, Debug, PartialEq)]
-struct Sample {
-    seconds: f64,
-    cpu_seconds: f64,
-    max_rss_kib: f64,
+pub(crate) struct Sample {
+    pub seconds: f64,
+    pub cpu_seconds: f64,
+    pub max_rss_kib: f64,
 }
 
-struct Options {
-    quick: bool,
-    rounds: usize,
-    clients: Vec<String>,
-    write: bool,
+pub(crate) struct Options {
+    pub quick: bool,
+    pub rounds: usize,
+    pub clients: Vec<String>,
+    pub write: bool,
 }
 
-fn options(args: &[String]) -> Result<Options, String> {
+/// Parses the options every comparison takes; `known` are its clients (all by default).
+pub(crate) fn options(args: &[String], known: &[&str]) -> Result<Options, String> {
     let mut options = Options {
         quick: false,
         rounds: 0,
-        clients: CLIENTS.iter().map(|c| (*c).to_owned()).collect(),
+        clients: known.iter().map(|c| (*c).to_owned()).collect(),
         write: false,
     };
     let mut args = args.iter();
@@ -79,11 +85,11 @@ fn options(args: &[String]) -> Result<Options, String> {
                 if let Some(bad) = options
                     .clients
                     .iter()
-                    .find(|c| !CLIENTS.contains(&c.as_str()))
+                    .find(|c| !known.contains(&c.as_str()))
                 {
                     return Err(format!(
                         "unknown client '{bad}' (known: {})",
-                        CLIENTS.join(", ")
+                        known.join(", ")
                     ));
                 }
             }
@@ -97,7 +103,7 @@ fn options(args: &[String]) -> Result<Options, String> {
 }
 
 fn peers(root: &Path, args: &[String]) -> Result<(), String> {
-    let options = options(args)?;
+    let options = options(args, &CLIENTS)?;
     let scale = if options.quick { 5 } else { 1 };
     let workloads = [
         Workload {
@@ -161,7 +167,7 @@ fn peers(root: &Path, args: &[String]) -> Result<(), String> {
 }
 
 #[derive(Clone, Copy, PartialEq)]
-enum Profile {
+pub(crate) enum Profile {
     /// Optimised, as measured.
     Release,
     /// Quick to build: for the smoke check in `cargo xtask test`.
@@ -170,7 +176,7 @@ enum Profile {
 
 /// Builds the `krafka-mock` binary and the peer clients (outside the workspace, into
 /// `target/peers`); returns their paths.
-fn build(root: &Path, profile: Profile) -> Result<(PathBuf, PathBuf), String> {
+pub(crate) fn build(root: &Path, profile: Profile) -> Result<(PathBuf, PathBuf), String> {
     let (flag, dir) = match profile {
         Profile::Release => ("--release", "release"),
         Profile::Dev => ("--profile=dev", "debug"),
@@ -215,7 +221,8 @@ fn build(root: &Path, profile: Profile) -> Result<(PathBuf, PathBuf), String> {
 }
 
 /// The check `cargo xtask test` runs: every peer client, built quickly, sends 2,000 records to
-/// 8 partitions of a fresh mock and must see each acknowledged. It keeps the harness (and the
+/// 8 partitions of a fresh mock and must see each acknowledged, and every peer consumer reads
+/// 2,000 records back. It keeps the harness (and the
 /// peers' pinned versions) building and honest between measurements; returns the number of
 /// clients checked.
 pub fn smoke(root: &Path) -> Result<u64, String> {
@@ -233,7 +240,8 @@ pub fn smoke(root: &Path) -> Result<u64, String> {
             w.records
         ));
     }
-    Ok(CLIENTS.len() as u64)
+    let consumers = crate::bench_consume::smoke(root, &mock, &client)?;
+    Ok((CLIENTS.len() + consumers) as u64)
 }
 
 /// One client run against a fresh mock broker.
@@ -269,7 +277,7 @@ fn run_once(mock: &Path, client: &Path, name: &str, w: &Workload) -> Result<Samp
     result
 }
 
-fn bootstrap(broker: &mut Child) -> Result<String, String> {
+pub(crate) fn bootstrap(broker: &mut Child) -> Result<String, String> {
     let first = broker
         .stdout
         .take()
@@ -284,7 +292,7 @@ fn bootstrap(broker: &mut Child) -> Result<String, String> {
 
 /// Parses the client's last line, `result records=N seconds=S cpu_seconds=C max_rss_kib=R`,
 /// and checks that every record was delivered.
-fn parse_result(stdout: &str, expected: usize) -> Result<Sample, String> {
+pub(crate) fn parse_result(stdout: &str, expected: usize) -> Result<Sample, String> {
     let line = stdout
         .lines()
         .rev()
@@ -307,7 +315,7 @@ fn parse_result(stdout: &str, expected: usize) -> Result<Sample, String> {
     })
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     match values.len() {
         0 => f64::NAN,
@@ -317,12 +325,12 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Medians of one workload, per client: (records/s, MB/s, CPU-s per 1M records, peak RSS MiB).
-struct Row {
+pub(crate) struct Row {
     label: String,
     per_client: Vec<[f64; 4]>,
 }
 
-fn row(w: &Workload, samples: &[Vec<Sample>]) -> Row {
+pub(crate) fn row(w: &Workload, samples: &[Vec<Sample>]) -> Row {
     let per_client = samples
         .iter()
         .map(|runs| {
@@ -348,7 +356,7 @@ fn row(w: &Workload, samples: &[Vec<Sample>]) -> Row {
     }
 }
 
-fn thousands(n: usize) -> String {
+pub(crate) fn thousands(n: usize) -> String {
     if n.is_multiple_of(1_000_000) {
         format!("{}M", n / 1_000_000)
     } else {
@@ -356,12 +364,21 @@ fn thousands(n: usize) -> String {
     }
 }
 
-/// The Markdown table: one line per workload and client, and for Krafka its records per CPU
-/// second relative to each peer's.
+/// The produce table.
 fn table(options: &Options, rows: &[Row]) -> String {
+    comparison_table(
+        "Produce, acks=all, idempotent, linger 5 ms, batch 16 KiB, keyed, every delivery \
+         awaited; mock broker in its own process",
+        options,
+        rows,
+    )
+}
+
+/// A Markdown table after `what` (and how many rounds): one line per workload and client,
+/// and for Krafka its records per CPU second relative to each peer's.
+pub(crate) fn comparison_table(what: &str, options: &Options, rows: &[Row]) -> String {
     let mut out = format!(
-        "Produce, acks=all, idempotent, linger 5 ms, batch 16 KiB, keyed, every delivery awaited; \
-         mock broker in its own process; medians of {} round{}{}.\n\n\
+        "{what}; medians of {} round{}{}.\n\n\
          | workload | client | records/s | MB/s | client CPU-s per 1M records | peak RSS MiB | Krafka's records per CPU-s vs this client |\n\
          |---|---|---|---|---|---|---|\n",
         options.rounds,
@@ -391,7 +408,7 @@ fn table(options: &Options, rows: &[Row]) -> String {
     out
 }
 
-fn thousands_rate(rate: f64) -> String {
+pub(crate) fn thousands_rate(rate: f64) -> String {
     if rate >= 1e6 {
         format!("{:.2}M", rate / 1e6)
     } else {
@@ -400,21 +417,31 @@ fn thousands_rate(rate: f64) -> String {
 }
 
 fn write_docs(root: &Path, table: &str) -> Result<(), String> {
+    write_between(root, BEGIN, END, table)
+}
+
+/// Puts `table` into `docs/performance.md` between the `begin` and `end` markers.
+pub(crate) fn write_between(
+    root: &Path,
+    begin: &str,
+    end: &str,
+    table: &str,
+) -> Result<(), String> {
     let path = root.join("docs").join("performance.md");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let replaced = replace_between(&text, table)
-        .ok_or_else(|| format!("{} lacks the markers {BEGIN} … {END}", path.display()))?;
+    let replaced = replace_between(&text, begin, end, table)
+        .ok_or_else(|| format!("{} lacks the markers {begin} … {end}", path.display()))?;
     std::fs::write(&path, replaced).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn replace_between(text: &str, table: &str) -> Option<String> {
-    let start = text.find(BEGIN)? + BEGIN.len();
-    let end = start + text[start..].find(END)?;
-    Some(format!("{}\n{}{}", &text[..start], table, &text[end..]))
+pub(crate) fn replace_between(text: &str, begin: &str, end: &str, table: &str) -> Option<String> {
+    let start = text.find(begin)? + begin.len();
+    let stop = start + text[start..].find(end)?;
+    Some(format!("{}\n{}{}", &text[..start], table, &text[stop..]))
 }
 
 #[allow(clippy::print_stdout)]
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     println!("{line}");
 }
 
@@ -452,11 +479,14 @@ mod tests {
     #[test]
     fn the_table_goes_between_the_markers_and_only_there() {
         let doc = format!("before\n{BEGIN}\nold table\n{END}\nafter\n");
-        let new = replace_between(&doc, "new table\n").unwrap();
+        let new = replace_between(&doc, BEGIN, END, "new table\n").unwrap();
         assert_eq!(new, format!("before\n{BEGIN}\nnew table\n{END}\nafter\n"));
         // Writing twice gives the same document.
-        assert_eq!(replace_between(&new, "new table\n").unwrap(), new);
-        assert!(replace_between("no markers", "t").is_none());
+        assert_eq!(
+            replace_between(&new, BEGIN, END, "new table\n").unwrap(),
+            new
+        );
+        assert!(replace_between("no markers", BEGIN, END, "t").is_none());
     }
 
     #[test]

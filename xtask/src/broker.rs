@@ -94,14 +94,24 @@ pub fn start(root: &Path, compose: bool) -> Result<String, String> {
     if let Some((_, addr)) = running(root) {
         return Ok(addr);
     }
+    let dir = state_dir(root);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let (child, addr) = spawn_tansu(root, &dir.join("tansu.log"))?;
+    std::fs::write(dir.join("pid"), child.id().to_string()).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("bootstrap"), &addr).map_err(|e| e.to_string())?;
+    Ok(addr)
+}
+
+/// Starts a tansu of its own on a free port, logging to `log`; returns the process and its
+/// address once it listens. [`start`] keeps one running for the tests; the benchmarks start a
+/// fresh one per measurement (a long-lived tansu slows down as topics pile up).
+pub fn spawn_tansu(root: &Path, log: &Path) -> Result<(std::process::Child, String), String> {
     let binary = tansu_binary(root)?;
     let port = free_port()?;
     let url = format!("tcp://127.0.0.1:{port}");
-    let dir = state_dir(root);
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let log = std::fs::File::create(dir.join("tansu.log")).map_err(|e| e.to_string())?;
+    let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
     let log_err = log.try_clone().map_err(|e| e.to_string())?;
-    let child = Command::new(&binary)
+    let mut child = Command::new(&binary)
         .args([
             "broker",
             "--listener-url",
@@ -116,12 +126,12 @@ pub fn start(root: &Path, compose: bool) -> Result<String, String> {
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
     let addr = format!("127.0.0.1:{port}");
-    std::fs::write(dir.join("pid"), child.id().to_string()).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("bootstrap"), &addr).map_err(|e| e.to_string())?;
-    wait_until_listening(&addr, Duration::from_secs(60)).inspect_err(|_| {
-        let _ = stop(root, false);
-    })?;
-    Ok(addr)
+    if let Err(e) = wait_until_listening(&addr, Duration::from_secs(60)) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    Ok((child, addr))
 }
 
 /// Stops the broker this harness started (nothing for an external one).

@@ -9,6 +9,7 @@
 //!   and krafka 0.28.1 against the same broker; `bench smoke` checks that harness quickly.
 
 mod bench;
+mod bench_consume;
 mod broker;
 mod codegen;
 mod fuzz;

@@ -4,9 +4,14 @@
 //!
 //! ```text
 //! krafka-peers produce CLIENT BOOTSTRAP TOPIC RECORDS SIZE
+//! krafka-peers consume CLIENT BOOTSTRAP TOPIC RECORDS SIZE PARTITIONS FETCH_WAIT_MS
+//! krafka-peers create-topic BOOTSTRAP TOPIC PARTITIONS
 //! ```
 //!
-//! CLIENT is `krafka`, `rdkafka` (`BaseProducer`), `rdkafka-threaded` (`ThreadedProducer`) or
+//! For `consume`, CLIENT is `krafka`, `rdkafka` (`BaseConsumer`) or `krafka-0.28`; each assigns
+//! every partition from the beginning, reads RECORDS records (already in the topic) and every
+//! value's bytes, and fails on a short or long count. The clock starts after connecting,
+//! before the assignment. For `produce`, CLIENT is `krafka`, `rdkafka` (`BaseProducer`), `rdkafka-threaded` (`ThreadedProducer`) or
 //! `krafka-0.28`. Every client gets the same settings (the Java defaults: acks=all,
 //! idempotence, linger 5 ms, batch 16 KiB, no compression) and the same keyed records (1,000
 //! distinct keys, murmur2 partitioning), and every record's delivery is awaited and checked. A warm-up record (producer id, metadata, connections) is sent before
@@ -16,6 +21,9 @@
 //! result records=N seconds=S cpu_seconds=C max_rss_kib=R
 //! ```
 
+mod consume_krafka;
+mod consume_krafka_0_28;
+mod consume_rdkafka;
 mod produce_krafka;
 mod produce_krafka_0_28;
 mod produce_rdkafka;
@@ -42,10 +50,37 @@ impl ProduceRun {
     }
 }
 
-/// Marks the end of the warm-up: the clock and the CPU counters start here.
+/// One consume run: read the `records` records of `size` bytes a topic holds.
+pub struct ConsumeRun {
+    pub bootstrap: String,
+    pub topic: String,
+    pub records: usize,
+    pub size: usize,
+    pub partitions: i32,
+    pub fetch_wait_ms: u64,
+}
+
+impl ConsumeRun {
+    /// Every record once: the count and the value bytes add up.
+    pub fn check_bytes(&self, received: usize, bytes: usize) -> Result<(), String> {
+        if received != self.records || bytes != self.records * self.size {
+            return Err(format!(
+                "read {received} records ({bytes} B), expected {} ({} B)",
+                self.records,
+                self.records * self.size
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Marks the end of the warm-up: the clock and the CPU counters start here. A consumer stops
+/// them at its last record ([`Timed::stop`]), so its close (which may wait out a long-poll
+/// fetch still in flight) is not counted; a producer's run ends when every delivery is in.
 pub struct Timed {
     started: Instant,
     cpu: f64,
+    stopped: Option<(f64, f64)>,
 }
 
 impl Timed {
@@ -53,7 +88,21 @@ impl Timed {
         Timed {
             started: Instant::now(),
             cpu: usage().0,
+            stopped: None,
         }
+    }
+
+    /// Stops the clock and the CPU count here.
+    pub fn stop(&mut self) {
+        self.stopped = Some((self.started.elapsed().as_secs_f64(), usage().0));
+    }
+
+    /// (seconds, CPU seconds) from the start to the stop, or to now.
+    fn measured(&self) -> (f64, f64) {
+        let (seconds, cpu) = self
+            .stopped
+            .unwrap_or_else(|| (self.started.elapsed().as_secs_f64(), usage().0));
+        (seconds, cpu - self.cpu)
     }
 }
 
@@ -91,15 +140,47 @@ fn main() -> ExitCode {
                 other => Err(format!("unknown client '{other}'")),
             }
         }
-        _ => Err("usage: krafka-peers produce CLIENT BOOTSTRAP TOPIC RECORDS SIZE".to_owned()),
+        [mode, client, bootstrap, topic, records, size, partitions, wait]
+            if mode == "consume" =>
+        {
+            let (Ok(records), Ok(size), Ok(partitions), Ok(fetch_wait_ms)) =
+                (records.parse(), size.parse(), partitions.parse(), wait.parse())
+            else {
+                eprintln!("krafka-peers: RECORDS, SIZE, PARTITIONS and FETCH_WAIT_MS are numbers");
+                return ExitCode::from(2);
+            };
+            let run = ConsumeRun {
+                bootstrap: bootstrap.clone(),
+                topic: topic.clone(),
+                records,
+                size,
+                partitions,
+                fetch_wait_ms,
+            };
+            match client.as_str() {
+                "krafka" => consume_krafka::run(&run),
+                "rdkafka" => consume_rdkafka::run(&run),
+                "krafka-0.28" => consume_krafka_0_28::run(&run),
+                other => Err(format!("unknown consumer client '{other}'")),
+            }
+        }
+        [mode, bootstrap, topic, partitions] if mode == "create-topic" => {
+            return match create_topic(bootstrap, topic, partitions) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("krafka-peers: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => Err("usage: krafka-peers produce CLIENT BOOTSTRAP TOPIC RECORDS SIZE | consume CLIENT BOOTSTRAP TOPIC RECORDS SIZE PARTITIONS FETCH_WAIT_MS | create-topic BOOTSTRAP TOPIC PARTITIONS".to_owned()),
     };
     match run {
         Ok((timed, delivered)) => {
-            let seconds = timed.started.elapsed().as_secs_f64();
-            let (cpu, max_rss) = usage();
+            let (seconds, cpu) = timed.measured();
+            let max_rss = usage().1;
             println!(
-                "result records={delivered} seconds={seconds:.4} cpu_seconds={:.4} max_rss_kib={max_rss}",
-                cpu - timed.cpu
+                "result records={delivered} seconds={seconds:.4} cpu_seconds={cpu:.4} max_rss_kib={max_rss}"
             );
             ExitCode::SUCCESS
         }
@@ -108,4 +189,50 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Creates a topic (for brokers without auto-creation, such as tansu).
+fn create_topic(bootstrap: &str, topic: &str, partitions: &str) -> Result<(), String> {
+    use krafka_protocol::messages::CreateTopicsRequest;
+    use krafka_protocol::messages::create_topics_request::CreatableTopic;
+    use krafka_protocol::{ErrorCode, StrBytes};
+
+    let partitions: i32 = partitions
+        .parse()
+        .map_err(|_| "PARTITIONS must be a number".to_owned())?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let pool = krafka_net::ConnectionPool::new(krafka_net::ConnectionConfig::default());
+        let first = bootstrap.split(',').next().unwrap_or(bootstrap);
+        let conn = pool
+            .get_connection(first)
+            .await
+            .map_err(|e| e.to_string())?;
+        let created = conn
+            .send_negotiated(&CreateTopicsRequest {
+                topics: vec![CreatableTopic {
+                    name: StrBytes::from_string(topic.to_owned()),
+                    num_partitions: partitions,
+                    replication_factor: 1,
+                    ..Default::default()
+                }],
+                timeout_ms: 10_000,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let code = created
+            .topics
+            .first()
+            .map_or(ErrorCode::UNKNOWN_SERVER_ERROR, |t| ErrorCode(t.error_code));
+        pool.close().await;
+        if code.is_ok() || code == ErrorCode::TOPIC_ALREADY_EXISTS {
+            Ok(())
+        } else {
+            Err(format!("creating {topic}: {code}"))
+        }
+    })
 }

@@ -267,13 +267,7 @@ impl Consumer {
                     }
                 }
                 GroupEvent::Lost(partitions) => {
-                    if self
-                        .drain
-                        .as_ref()
-                        .is_some_and(|d| partitions.contains(&d.partition))
-                    {
-                        self.drop_drain();
-                    }
+                    self.drop_drain_of(|tp| partitions.contains(tp));
                     self.forget_processed(&partitions);
                     if let Some(l) = listener.as_mut() {
                         l.on_partitions_lost(&partitions);
@@ -299,13 +293,7 @@ impl Consumer {
         partitions: &[TopicPartition],
         listener: Option<&mut Box<dyn RebalanceListener>>,
     ) -> Offsets {
-        if self
-            .drain
-            .as_ref()
-            .is_some_and(|d| partitions.contains(&d.partition))
-        {
-            self.drop_drain();
-        }
+        self.drop_drain_of(|tp| partitions.contains(tp));
         let positions = self.committable(|tp| partitions.contains(tp));
         let mut offsets = RevokedOffsets::new(positions, self.config.auto_commit());
         if let Some(l) = listener {
@@ -348,18 +336,7 @@ impl Consumer {
         let Some(mut link) = self.group.take() else {
             return;
         };
-        let partitions: Vec<TopicPartition> = {
-            let mut all: Vec<_> = self
-                .shared
-                .state
-                .lock()
-                .partitions
-                .keys()
-                .cloned()
-                .collect();
-            all.sort();
-            all
-        };
+        let partitions = self.assignment();
         let positions = self.consumed_offsets();
         let mut offsets = RevokedOffsets::new(positions, self.config.auto_commit());
         if link.subscribed

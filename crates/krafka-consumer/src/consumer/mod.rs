@@ -105,13 +105,7 @@ impl Consumer {
                 .map(|p| p.topic.to_string())
                 .collect::<Vec<_>>(),
         );
-        if self
-            .drain
-            .as_ref()
-            .is_some_and(|d| !wanted.contains(&d.partition))
-        {
-            self.drop_drain();
-        }
+        self.drop_drain_of(|tp| !wanted.contains(tp));
         let reset = match self.config.auto_offset_reset {
             OffsetReset::Earliest => Some(OffsetSpec::Earliest),
             OffsetReset::Latest => Some(OffsetSpec::Latest),
@@ -216,13 +210,7 @@ impl Consumer {
         partition: &TopicPartition,
         change: impl FnOnce(&mut PartitionState),
     ) -> Result<(), ConsumeError> {
-        if self
-            .drain
-            .as_ref()
-            .is_some_and(|d| d.partition == *partition)
-        {
-            self.drop_drain();
-        }
+        self.drop_drain_of(|tp| tp == partition);
         let mut state = self.shared.state.lock();
         state.discard_ready(partition);
         let p = state
@@ -244,13 +232,7 @@ impl Consumer {
     /// from it are dropped and fetched again after the resume, so nothing is skipped.
     pub fn pause(&mut self, partition: &TopicPartition) -> Result<(), ConsumeError> {
         let position = self.position(partition)?;
-        if self
-            .drain
-            .as_ref()
-            .is_some_and(|d| d.partition == *partition)
-        {
-            self.drop_drain();
-        }
+        self.drop_drain_of(|tp| tp == partition);
         let mut state = self.shared.state.lock();
         state.discard_ready(partition);
         if let Some(p) = state.partitions.get_mut(partition) {

@@ -181,6 +181,14 @@ impl Consumer {
         self.release_drain(true);
     }
 
+    /// Drops the current drain if `which` picks its partition, keeping the position it
+    /// reached.
+    pub(super) fn drop_drain_of(&mut self, which: impl Fn(&TopicPartition) -> bool) {
+        if self.drain.as_ref().is_some_and(|d| which(&d.partition)) {
+            self.drop_drain();
+        }
+    }
+
     /// Drops the current drain, keeping the position it reached.
     pub(super) fn drop_drain(&mut self) {
         self.release_drain(false);
