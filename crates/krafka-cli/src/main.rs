@@ -1,15 +1,79 @@
-//! The `krafka` command.
+//! The `krafka` command. Subcommands live in their own modules; this file parses the command
+//! line and turns every failure into one line on stderr (never a panic or a backtrace).
 //!
-//! Placeholder: the `produce`, `consume`, `topics`, `broker` and `perf` subcommands arrive with
-//! later work. Until then it says so and exits with a non-zero status.
+//! - `perf` ([`perf`]): the main job — produce N records and consume them back, reporting
+//!   throughput and end-to-end latency; an embedded mock cluster when no broker is given;
+//! - `broker` ([`broker`]): krafka-mock as a standalone cluster on a port.
+
+mod broker;
+mod perf;
+mod topic;
 
 use std::process::ExitCode;
 
+use clap::{Parser, Subcommand};
+
+/// Krafka's command line: a Kafka client you can measure with.
+#[derive(Parser)]
+#[command(name = "krafka", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Produces records to a topic and consumes them back, reporting throughput (records/s,
+    /// MB/s) for both sides and end-to-end latency percentiles. Without --bootstrap it starts
+    /// an embedded in-process mock cluster.
+    Perf(perf::PerfArgs),
+    /// Runs krafka-mock, an in-process Kafka-compatible cluster, until interrupted.
+    Broker(broker::BrokerArgs),
+}
+
 fn main() -> ExitCode {
-    // The CLI is the one place that talks to a terminal.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(),
+        // Clap's message is several lines (usage, hints): the first says what is wrong.
+        Err(e) => {
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("bad arguments");
+            return fail(first.trim_start_matches("error: "));
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Perf(args) => perf::run(args).await,
+            Command::Broker(args) => broker::run(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+/// The CLI is the one place that talks to a terminal: one line, then a failing status.
+fn fail(message: &str) -> ExitCode {
     #[allow(clippy::print_stderr)]
     {
-        eprintln!("krafka: no subcommands are implemented yet (see README.md)");
+        eprintln!("krafka: {message}");
     }
-    ExitCode::from(2)
+    ExitCode::FAILURE
+}
+
+/// Prints a line of a command's report.
+pub(crate) fn say(line: &str) {
+    #[allow(clippy::print_stdout)]
+    {
+        println!("{line}");
+    }
 }

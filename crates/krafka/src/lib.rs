@@ -1,6 +1,60 @@
 //! Krafka: a pure-Rust, async Apache Kafka client.
 //!
-//! This is the facade most users add. Today it re-exports the wire protocol crate; the producer,
-//! consumer and a single client handle arrive with later work.
+//! This is the facade most users add. It re-exports the crates Krafka is split into, so one
+//! dependency brings everything, and features leave out what a service does not use:
+//! - [`protocol`]: the wire codecs, record batches, compression (`krafka-protocol`);
+//! - [`net`]: connections, the connection pool and cluster metadata (`krafka-net`);
+//! - [`producer`] (feature `producer`): `ProducerBuilder`, `Producer` (`krafka-producer`);
+//! - [`consumer`] (feature `consumer`): `ConsumerBuilder`, `Consumer`, consumer groups
+//!   (`krafka-consumer`).
+//!
+//! [`prelude`] brings the types most programs name.
+//!
+//! ```no_run
+//! use krafka::prelude::*;
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let producer = ProducerBuilder::new()
+//!     .bootstrap_servers("127.0.0.1:9092")
+//!     .connect()
+//!     .await?;
+//! let delivered = producer
+//!     .send(ProducerRecord::new("orders").key("order-1").value("{}"))
+//!     .await?
+//!     .await?;
+//! println!("written to {}-{} at {:?}", delivered.topic, delivered.partition, delivered.offset);
+//!
+//! let mut consumer = ConsumerBuilder::new()
+//!     .bootstrap_servers("127.0.0.1:9092")
+//!     .group_id("order-reader")
+//!     .auto_offset_reset(OffsetReset::Earliest)
+//!     .connect()
+//!     .await?;
+//! consumer.subscribe(["orders"])?;
+//! let record = consumer.recv().await?;
+//! println!("read {:?}", record.value());
+//! consumer.close().await;
+//! producer.close().await;
+//! # Ok(())
+//! # }
+//! ```
 
+#[cfg(feature = "consumer")]
+pub use krafka_consumer as consumer;
+pub use krafka_net as net;
+#[cfg(feature = "producer")]
+pub use krafka_producer as producer;
 pub use krafka_protocol as protocol;
+
+/// The types most programs name.
+pub mod prelude {
+    #[cfg(feature = "consumer")]
+    pub use krafka_consumer::{
+        AssignorKind, ConsumeError, Consumer, ConsumerBuilder, ConsumerRecord, OffsetReset,
+        RebalanceListener, TopicPartition,
+    };
+    #[cfg(feature = "producer")]
+    pub use krafka_producer::{
+        Acks, Compression, ProduceError, Producer, ProducerBuilder, ProducerRecord, RecordMetadata,
+    };
+}

@@ -1,0 +1,71 @@
+//! The `krafka` binary end to end: `perf` against its embedded cluster, and failures that must
+//! be one clear line (a bad flag, an unreachable broker), never a panic or a backtrace.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn krafka(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_krafka"))
+        .args(args)
+        .env("RUST_BACKTRACE", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn perf_with_the_embedded_cluster_reports_throughput_and_latency() {
+    let (ok, stdout, stderr) = krafka(&["perf", "--records", "3000", "--size", "64"]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(stdout.contains("cluster: embedded krafka-mock"), "{stdout}");
+    assert!(stdout.contains("produce: 3,000 records in"), "{stdout}");
+    assert!(stdout.contains("consume: 3,000 records in"), "{stdout}");
+    let latency = stdout
+        .lines()
+        .find(|l| l.starts_with("end-to-end latency: p50 "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        latency.contains("p99.9") && latency.contains("max"),
+        "{latency}"
+    );
+}
+
+#[test]
+fn a_bad_flag_is_one_line_and_a_failing_status() {
+    let (ok, _, stderr) = krafka(&["perf", "--size", "4"]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--size must be at least 8"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_flag_is_one_line() {
+    let (ok, _, stderr) = krafka(&["perf", "--bogus"]);
+    assert!(!ok);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("--bogus"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_broker_is_one_line_not_a_panic() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let (ok, _, stderr) = krafka(&["perf", "--bootstrap", &format!("127.0.0.1:{port}")]);
+    assert!(!ok);
+    assert!(stderr.starts_with("krafka: "), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
