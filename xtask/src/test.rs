@@ -75,6 +75,7 @@ const REAL_BROKER_CRATES: &[&str] = &[
     "krafka-net",
     "krafka-producer",
     "krafka-consumer",
+    "krafka-cli",
 ];
 
 /// Starts the real broker (or uses `KRAFKA_BOOTSTRAP`), runs the real-broker targets against
