@@ -7,6 +7,7 @@
 
 mod broker;
 mod perf;
+mod plot;
 mod topic;
 
 use std::process::ExitCode;
@@ -70,10 +71,9 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Prints a line of a command's report.
+/// Prints a line of a command's report. A closed stdout (`krafka perf | head`) is not an
+/// error worth a panic: the rest of the report is dropped.
 pub(crate) fn say(line: &str) {
-    #[allow(clippy::print_stdout)]
-    {
-        println!("{line}");
-    }
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }

@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 use bytes::{BufMut, Bytes, BytesMut};
 use clap::{Args, ValueEnum};
 use hdrhistogram::Histogram;
+use krafka::Profile;
 use krafka::prelude::*;
 
-use crate::say;
+use crate::{plot, say};
 
 /// At most this many deliveries are awaited at once; the oldest is awaited when it is full.
 const WINDOW: usize = 100_000;
@@ -43,24 +44,55 @@ pub struct PerfArgs {
     /// Brokers of the embedded cluster (without --bootstrap).
     #[arg(long, default_value_t = 3)]
     brokers: i32,
+    /// The tuning profile the settings start from: balanced, throughput, latency, durability
+    /// or availability (see docs/performance.md). The flags below override it.
+    #[arg(long, default_value_t = Profile::Balanced)]
+    profile: Profile,
     /// Which acknowledgement the producer waits for (Java's `acks`).
-    #[arg(long, value_enum, default_value_t = AcksArg::All)]
-    acks: AcksArg,
-    /// How long the producer waits to fill a batch (Java's `linger.ms`).
-    #[arg(long, default_value_t = 5)]
-    linger_ms: u64,
-    /// The producer's batch size in bytes (Java's `batch.size`).
-    #[arg(long, default_value_t = 16 * 1024)]
-    batch_size: usize,
+    #[arg(long, value_enum)]
+    acks: Option<AcksArg>,
+    /// How long the producer waits to fill a batch, in ms (Java's `linger.ms`).
+    #[arg(long)]
+    linger_ms: Option<u64>,
+    /// The producer's batch size in bytes, with an optional k or m suffix (Java's `batch.size`).
+    #[arg(long, value_parser = parse_size)]
+    batch_size: Option<usize>,
     /// The producer's compression codec.
-    #[arg(long, value_enum, default_value_t = CodecArg::None)]
-    compression: CodecArg,
-    /// How long a fetch may wait for data (Java's `fetch.max.wait.ms`).
-    #[arg(long, default_value_t = 500)]
-    fetch_wait_ms: u64,
+    #[arg(long, value_enum)]
+    compression: Option<CodecArg>,
+    /// How long a fetch may wait for data, in ms (Java's `fetch.max.wait.ms`).
+    #[arg(long)]
+    fetch_wait_ms: Option<u64>,
+    /// Runs every combination of these settings and prints a table, e.g.
+    /// `--sweep linger=0,5,50 batch=16k,64k,1m`. Keys: linger, batch, fetch-wait, compression,
+    /// acks.
+    #[arg(long, num_args = 1.., value_name = "KEY=V1,V2,...")]
+    sweep: Vec<String>,
+    /// Writes an SVG chart: latency over the run, or for a sweep the throughput-versus-p99
+    /// latency curve.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<std::path::PathBuf>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+/// `16k`, `1m`, `4096`.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let lower = text.to_ascii_lowercase();
+    let (digits, unit) = match lower.strip_suffix('k') {
+        Some(d) => (d, 1024),
+        None => match lower.strip_suffix('m') {
+            Some(d) => (d, 1024 * 1024),
+            None => (lower.as_str(), 1),
+        },
+    };
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("'{text}' is not a size (like 16384, 16k or 1m)"))
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum AcksArg {
     /// acks=all: every in-sync replica.
     All,
@@ -68,7 +100,7 @@ enum AcksArg {
     Leader,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, Debug, ValueEnum)]
 enum CodecArg {
     None,
     Gzip,
@@ -89,13 +121,191 @@ impl CodecArg {
     }
 }
 
+/// The settings of one measurement: a profile, then explicit overrides.
+#[derive(Clone, Debug)]
+struct Settings {
+    profile: Profile,
+    acks: Option<AcksArg>,
+    linger: Option<Duration>,
+    batch_size: Option<usize>,
+    compression: Option<CodecArg>,
+    fetch_wait: Option<Duration>,
+}
+
+impl Settings {
+    fn from_args(args: &PerfArgs) -> Self {
+        Settings {
+            profile: args.profile,
+            acks: args.acks,
+            linger: args.linger_ms.map(Duration::from_millis),
+            batch_size: args.batch_size,
+            compression: args.compression,
+            fetch_wait: args.fetch_wait_ms.map(Duration::from_millis),
+        }
+    }
+
+    fn producer(&self, bootstrap: &str) -> ProducerBuilder {
+        let mut b = self
+            .profile
+            .producer(ProducerBuilder::new().bootstrap_servers(bootstrap));
+        if let Some(acks) = self.acks {
+            b = match acks {
+                AcksArg::All => b.acks(Acks::All),
+                // acks=1 cannot be idempotent.
+                AcksArg::Leader => b.acks(Acks::Leader).idempotence(false),
+            };
+        }
+        if let Some(linger) = self.linger {
+            b = b.linger(linger);
+        }
+        if let Some(size) = self.batch_size {
+            b = b.batch_size(size);
+        }
+        if let Some(codec) = self.compression {
+            b = b.compression(codec.compression());
+        }
+        b
+    }
+
+    fn consumer(&self, bootstrap: &str) -> ConsumerBuilder {
+        let mut b = self.profile.consumer(
+            ConsumerBuilder::new()
+                .bootstrap_servers(bootstrap)
+                .auto_offset_reset(OffsetReset::Earliest),
+        );
+        if let Some(wait) = self.fetch_wait {
+            b = b.fetch_max_wait(wait);
+        }
+        b
+    }
+
+    /// The effective settings, as the builders hold them.
+    fn describe(&self) -> String {
+        let p = self.producer("");
+        let c = self.consumer("");
+        let (p, c) = (p.config(), c.config());
+        format!(
+            "profile {}: acks={}, idempotence {}, linger {} ms, batch {}, compression {}, \
+             fetch wait {} ms, fetch min {} B",
+            self.profile,
+            match p.acks {
+                Acks::All => "all",
+                Acks::Leader => "1",
+                Acks::None => "0",
+            },
+            p.idempotence,
+            p.linger.as_millis(),
+            size(p.batch_size),
+            p.compression,
+            c.fetch_max_wait.as_millis(),
+            c.fetch_min_bytes
+        )
+    }
+
+    /// The short label of a sweep point: the swept keys' values.
+    fn label(&self, keys: &[String]) -> String {
+        let p = self.producer("");
+        let c = self.consumer("");
+        keys.iter()
+            .map(|k| match k.as_str() {
+                "linger" => format!("linger={}", p.config().linger.as_millis()),
+                "batch" => format!("batch={}", size(p.config().batch_size)),
+                "fetch-wait" => format!("fetch-wait={}", c.config().fetch_max_wait.as_millis()),
+                "compression" => format!("compression={}", p.config().compression),
+                "acks" => format!("acks={:?}", p.config().acks),
+                other => other.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+fn size(bytes: usize) -> String {
+    if bytes >= 1024 * 1024 && bytes.is_multiple_of(1024 * 1024) {
+        format!("{}m", bytes / (1024 * 1024))
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{}k", bytes / 1024)
+    } else {
+        bytes.to_string()
+    }
+}
+
+/// Every combination of the `--sweep` values, over `base`; also the swept keys.
+fn sweep_points(base: &Settings, specs: &[String]) -> Result<(Vec<Settings>, Vec<String>), String> {
+    let mut points = vec![base.clone()];
+    let mut keys = Vec::new();
+    for spec in specs {
+        let (key, values) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--sweep {spec}: expected KEY=V1,V2,..."))?;
+        keys.push(key.to_owned());
+        let mut next = Vec::new();
+        for point in &points {
+            for value in values.split(',').filter(|v| !v.is_empty()) {
+                let mut p = point.clone();
+                let bad = || format!("--sweep {key}: '{value}' is not a valid value");
+                match key {
+                    "linger" => {
+                        p.linger = Some(Duration::from_millis(value.parse().map_err(|_| bad())?))
+                    }
+                    "batch" => p.batch_size = Some(parse_size(value)?),
+                    "fetch-wait" => {
+                        p.fetch_wait =
+                            Some(Duration::from_millis(value.parse().map_err(|_| bad())?))
+                    }
+                    "compression" => {
+                        p.compression = Some(CodecArg::from_str(value, true).map_err(|_| bad())?)
+                    }
+                    "acks" => {
+                        p.acks = Some(match value {
+                            "all" | "-1" => AcksArg::All,
+                            "1" | "leader" => AcksArg::Leader,
+                            _ => return Err(bad()),
+                        })
+                    }
+                    other => {
+                        return Err(format!(
+                            "--sweep: unknown key '{other}' (known: linger, batch, fetch-wait, \
+                             compression, acks)"
+                        ));
+                    }
+                }
+                next.push(p);
+            }
+        }
+        if next.is_empty() {
+            return Err(format!("--sweep {spec}: no values"));
+        }
+        points = next;
+    }
+    Ok((points, keys))
+}
+
 /// What the consumer side saw.
 struct Consumed {
     records: usize,
     bytes: usize,
-    first: Option<Duration>,
     last: Duration,
     latency: Histogram<u64>,
+    /// (seconds into the run, the largest latency in ms of one poll's records).
+    timeline: Vec<(f64, f64)>,
+}
+
+/// One measurement's results.
+struct Outcome {
+    produce_rate: f64,
+    produce_seconds: f64,
+    consume_rate: f64,
+    consume_seconds: f64,
+    consume_mb: f64,
+    latency: Histogram<u64>,
+    timeline: Vec<(f64, f64)>,
+}
+
+impl Outcome {
+    fn ms(&self, quantile: f64) -> f64 {
+        self.latency.value_at_quantile(quantile) as f64 / 1e6
+    }
 }
 
 pub async fn run(args: PerfArgs) -> Result<(), String> {
@@ -107,6 +317,8 @@ pub async fn run(args: PerfArgs) -> Result<(), String> {
     if args.records == 0 || args.partitions <= 0 {
         return Err("--records and --partitions must be positive".into());
     }
+    let base = Settings::from_args(&args);
+    let (points, keys) = sweep_points(&base, &args.sweep)?;
     let topic = args.topic.clone().unwrap_or_else(|| {
         let secs = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -115,14 +327,12 @@ pub async fn run(args: PerfArgs) -> Result<(), String> {
     });
     let (bootstrap, cluster) = match &args.bootstrap {
         Some(bootstrap) => {
-            crate::topic::create(bootstrap, &topic, args.partitions, 1).await?;
             say(&format!("cluster: {bootstrap}"));
             (bootstrap.clone(), None)
         }
         None => {
             let cluster = krafka_mock::MockCluster::builder()
                 .brokers(args.brokers)
-                .topic(topic.clone(), args.partitions)
                 .start()
                 .await
                 .map_err(|e| format!("cannot start the embedded cluster: {e}"))?;
@@ -135,46 +345,179 @@ pub async fn run(args: PerfArgs) -> Result<(), String> {
         }
     };
     say(&format!(
-        "topic {topic}: {} partitions; {} records of {} B; acks={}, linger {} ms, batch {} B, \
-         compression {}",
-        args.partitions,
+        "{} records of {} B to {} partition(s)",
         thousands(args.records as u64),
         args.size,
-        match args.acks {
-            AcksArg::All => "all",
-            AcksArg::Leader => "1",
-        },
-        args.linger_ms,
-        args.batch_size,
-        args.compression.compression(),
+        args.partitions
     ));
-    let result = measure(&args, &bootstrap, &topic).await;
+    let result = if args.sweep.is_empty() {
+        single(&args, &base, &bootstrap, &topic).await
+    } else {
+        sweep(&args, &points, &keys, &bootstrap, &topic).await
+    };
     if let Some(cluster) = cluster {
         cluster.shutdown().await;
     }
     result
 }
 
-async fn measure(args: &PerfArgs, bootstrap: &str, topic: &str) -> Result<(), String> {
-    let mut consumer = ConsumerBuilder::new()
-        .bootstrap_servers(bootstrap)
-        .auto_offset_reset(OffsetReset::Earliest)
-        .fetch_max_wait(Duration::from_millis(args.fetch_wait_ms))
+async fn single(
+    args: &PerfArgs,
+    settings: &Settings,
+    bootstrap: &str,
+    topic: &str,
+) -> Result<(), String> {
+    say(&settings.describe());
+    let outcome = measure(args, settings, bootstrap, topic).await?;
+    say(&format!(
+        "produce: {} records in {:.2} s: {} records/s, {:.1} MB/s",
+        thousands(args.records as u64),
+        outcome.produce_seconds,
+        rate(outcome.produce_rate),
+        outcome.produce_rate * args.size as f64 / 1e6
+    ));
+    say(&format!(
+        "consume: {} records in {:.2} s: {} records/s, {:.1} MB/s",
+        thousands(args.records as u64),
+        outcome.consume_seconds,
+        rate(outcome.consume_rate),
+        outcome.consume_mb
+    ));
+    say(&format!(
+        "end-to-end latency: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
+        outcome.ms(0.5),
+        outcome.ms(0.99),
+        outcome.ms(0.999),
+        outcome.latency.max() as f64 / 1e6
+    ));
+    if let Some(path) = &args.plot {
+        let points = thin(&outcome.timeline, 2000);
+        plot::write(
+            path,
+            &plot::Chart {
+                title: &format!(
+                    "krafka perf: end-to-end latency over the run ({})",
+                    settings.profile
+                ),
+                x_label: "seconds into the run",
+                y_label: "latency of the slowest record of each poll (ms)",
+                points: &points,
+                labels: &[],
+                joined: false,
+            },
+        )?;
+        say(&format!("wrote {}", path.display()));
+    }
+    Ok(())
+}
+
+async fn sweep(
+    args: &PerfArgs,
+    points: &[Settings],
+    keys: &[String],
+    bootstrap: &str,
+    topic: &str,
+) -> Result<(), String> {
+    say(&format!(
+        "sweep: {} runs, from {}",
+        points.len(),
+        points.first().map(Settings::describe).unwrap_or_default()
+    ));
+    let mut rows = Vec::with_capacity(points.len());
+    for (i, settings) in points.iter().enumerate() {
+        let label = settings.label(keys);
+        let outcome = measure(args, settings, bootstrap, &format!("{topic}-{i}")).await?;
+        say(&format!(
+            "  {label}: produce {} records/s, consume {} records/s, p99 {:.2} ms",
+            rate(outcome.produce_rate),
+            rate(outcome.consume_rate),
+            outcome.ms(0.99)
+        ));
+        rows.push((label, outcome));
+    }
+    say("");
+    say(
+        "| settings | produce records/s | consume records/s | p50 ms | p99 ms | p99.9 ms | max ms |",
+    );
+    say("|---|---|---|---|---|---|---|");
+    for (label, o) in &rows {
+        say(&format!(
+            "| {label} | {} | {} | {:.2} | {:.2} | {:.2} | {:.2} |",
+            rate(o.produce_rate),
+            rate(o.consume_rate),
+            o.ms(0.5),
+            o.ms(0.99),
+            o.ms(0.999),
+            o.latency.max() as f64 / 1e6
+        ));
+    }
+    if let Some(path) = &args.plot {
+        let mut curve: Vec<(f64, f64, String)> = rows
+            .iter()
+            .map(|(label, o)| {
+                (
+                    o.produce_rate.min(o.consume_rate),
+                    o.ms(0.99),
+                    label.clone(),
+                )
+            })
+            .collect();
+        curve.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let points: Vec<(f64, f64)> = curve.iter().map(|(x, y, _)| (*x, *y)).collect();
+        let labels: Vec<String> = curve.into_iter().map(|(_, _, l)| l).collect();
+        plot::write(
+            path,
+            &plot::Chart {
+                title: "krafka perf: throughput against p99 end-to-end latency",
+                x_label: "records/s (the slower of produce and consume)",
+                y_label: "p99 end-to-end latency (ms)",
+                points: &points,
+                labels: &labels,
+                joined: true,
+            },
+        )?;
+        say(&format!("wrote {}", path.display()));
+    }
+    Ok(())
+}
+
+/// At most `max` points: the largest latency of each equal slice of the run.
+fn thin(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
+    if points.len() <= max {
+        return points.to_vec();
+    }
+    points
+        .chunks(points.len().div_ceil(max))
+        .filter_map(|chunk| {
+            let worst = chunk.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1))?;
+            Some((chunk[0].0, worst.1))
+        })
+        .collect()
+}
+
+/// One produce-and-consume run on a new topic.
+async fn measure(
+    args: &PerfArgs,
+    settings: &Settings,
+    bootstrap: &str,
+    topic: &str,
+) -> Result<Outcome, String> {
+    let (replication, configs): (i16, Vec<(&str, &str)>) = match settings.profile.topic_durability()
+    {
+        Some((replication, min_insync)) => (replication, vec![("min.insync.replicas", min_insync)]),
+        None => (1, Vec::new()),
+    };
+    crate::topic::create(bootstrap, topic, args.partitions, replication, &configs).await?;
+    let mut consumer = settings
+        .consumer(bootstrap)
         .connect()
         .await
         .map_err(|e| format!("consumer: {e}"))?;
     consumer
         .assign((0..args.partitions).map(|p| TopicPartition::new(topic, p)))
         .map_err(|e| format!("consumer: {e}"))?;
-    let producer = ProducerBuilder::new()
-        .bootstrap_servers(bootstrap)
-        .acks(match args.acks {
-            AcksArg::All => Acks::All,
-            AcksArg::Leader => Acks::Leader,
-        })
-        .linger(Duration::from_millis(args.linger_ms))
-        .batch_size(args.batch_size)
-        .compression(args.compression.compression())
+    let producer = settings
+        .producer(bootstrap)
         .connect()
         .await
         .map_err(|e| format!("producer: {e}"))?;
@@ -192,12 +535,21 @@ async fn measure(args: &PerfArgs, bootstrap: &str, topic: &str) -> Result<(), St
     let consumed = consuming
         .await
         .map_err(|e| format!("the consumer task failed: {e}"))??;
-    report(args, produce_seconds, produce_first, &consumed);
-    Ok(())
+    // From the first send: the consumer cannot start before the first record exists.
+    let consume_seconds = (consumed.last - produce_first).as_secs_f64().max(1e-9);
+    Ok(Outcome {
+        produce_rate: args.records as f64 / produce_seconds.max(1e-9),
+        produce_seconds,
+        consume_rate: consumed.records as f64 / consume_seconds,
+        consume_seconds,
+        consume_mb: consumed.bytes as f64 / 1e6 / consume_seconds,
+        latency: consumed.latency,
+        timeline: consumed.timeline,
+    })
 }
 
 /// Sends every record, awaiting deliveries in a window; returns the seconds from the first
-/// send to the last acknowledgement.
+/// send to the last acknowledgement, and when the first send was.
 async fn produce(
     producer: &Producer,
     topic: &str,
@@ -220,7 +572,7 @@ async fn produce(
         if pending.len() == WINDOW
             && let Some(oldest) = pending.pop_front()
         {
-            let _: RecordMetadata = wait_delivery(oldest).await?;
+            wait_delivery(oldest).await?;
         }
         pending.push_back(delivery);
     }
@@ -230,10 +582,11 @@ async fn produce(
     Ok(((start.elapsed() - first).as_secs_f64(), first))
 }
 
-async fn wait_delivery(
-    delivery: krafka::producer::DeliveryFuture,
-) -> Result<RecordMetadata, String> {
-    delivery.await.map_err(|e| format!("delivery: {e}"))
+async fn wait_delivery(delivery: krafka::producer::DeliveryFuture) -> Result<(), String> {
+    delivery
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("delivery: {e}"))
 }
 
 /// Receives `expected` records, recording each one's end-to-end latency.
@@ -243,14 +596,13 @@ async fn consume(
     expected: usize,
 ) -> Result<Consumed, String> {
     // 1 µs to 60 s at 3 significant digits.
-    let mut latency = Histogram::<u64>::new_with_bounds(1_000, 60_000_000_000, 3)
-        .map_err(|e| format!("histogram: {e}"))?;
     let mut consumed = Consumed {
         records: 0,
         bytes: 0,
-        first: None,
         last: Duration::ZERO,
-        latency: Histogram::new(3).map_err(|e| format!("histogram: {e}"))?,
+        latency: Histogram::<u64>::new_with_bounds(1_000, 60_000_000_000, 3)
+            .map_err(|e| format!("histogram: {e}"))?,
+        timeline: Vec::new(),
     };
     while consumed.records < expected {
         let records = tokio::time::timeout(Duration::from_secs(30), consumer.poll(1000))
@@ -264,8 +616,8 @@ async fn consume(
             .map_err(|e| format!("consume: {e}"))?;
         let now = start.elapsed();
         let now_ns = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
-        consumed.first.get_or_insert(now);
         consumed.last = now;
+        let mut worst = 0;
         for record in &records {
             let value = record.value().unwrap_or_default();
             consumed.bytes += value.len();
@@ -277,40 +629,16 @@ async fn consume(
                     record.offset()
                 ));
             };
-            let sent = u64::from_be_bytes(*stamp);
-            latency.saturating_record(now_ns.saturating_sub(sent).max(1_000));
+            let latency = now_ns.saturating_sub(u64::from_be_bytes(*stamp)).max(1_000);
+            worst = worst.max(latency);
+            consumed.latency.saturating_record(latency);
         }
+        consumed
+            .timeline
+            .push((now.as_secs_f64(), worst as f64 / 1e6));
         consumed.records += records.len();
     }
-    consumed.latency = latency;
     Ok(consumed)
-}
-
-fn report(args: &PerfArgs, produce_seconds: f64, produce_first: Duration, consumed: &Consumed) {
-    let records = args.records as f64;
-    let mb = |seconds: f64| records * args.size as f64 / 1e6 / seconds;
-    say(&format!(
-        "produce: {} records in {produce_seconds:.2} s: {} records/s, {:.1} MB/s",
-        thousands(args.records as u64),
-        rate(records / produce_seconds),
-        mb(produce_seconds)
-    ));
-    // From the first send: the consumer cannot start before the first record exists.
-    let consume_seconds = (consumed.last - produce_first).as_secs_f64().max(1e-9);
-    say(&format!(
-        "consume: {} records in {consume_seconds:.2} s: {} records/s, {:.1} MB/s",
-        thousands(consumed.records as u64),
-        rate(consumed.records as f64 / consume_seconds),
-        consumed.bytes as f64 / 1e6 / consume_seconds
-    ));
-    let ms = |q: f64| consumed.latency.value_at_quantile(q) as f64 / 1e6;
-    say(&format!(
-        "end-to-end latency: p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms",
-        ms(0.5),
-        ms(0.99),
-        ms(0.999),
-        consumed.latency.max() as f64 / 1e6
-    ));
 }
 
 fn rate(per_second: f64) -> String {

@@ -3,16 +3,17 @@
 
 use krafka::net::{ConnectionConfig, ConnectionPool};
 use krafka::protocol::messages::CreateTopicsRequest;
-use krafka::protocol::messages::create_topics_request::CreatableTopic;
+use krafka::protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use krafka::protocol::{ErrorCode, StrBytes};
 
-/// Creates `topic` with `partitions` (replication 1 unless the cluster has more brokers than
-/// `replication`). An existing topic is fine.
+/// Creates `topic` with `partitions`, `replication` copies and `configs` (such as
+/// `min.insync.replicas`). An existing topic is fine.
 pub async fn create(
     bootstrap: &str,
     topic: &str,
     partitions: i32,
     replication: i16,
+    configs: &[(&str, &str)],
 ) -> Result<(), String> {
     let pool = ConnectionPool::new(ConnectionConfig::default());
     let first = bootstrap.split(',').next().unwrap_or(bootstrap).trim();
@@ -26,6 +27,14 @@ pub async fn create(
                 name: StrBytes::from_string(topic.to_owned()),
                 num_partitions: partitions,
                 replication_factor: replication,
+                configs: configs
+                    .iter()
+                    .map(|(name, value)| CreatableTopicConfig {
+                        name: StrBytes::from_string((*name).to_owned()),
+                        value: Some(StrBytes::from_string((*value).to_owned())),
+                        ..Default::default()
+                    })
+                    .collect(),
                 ..Default::default()
             }],
             timeout_ms: 30_000,

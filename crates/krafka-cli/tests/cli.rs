@@ -69,3 +69,75 @@ fn an_unreachable_broker_is_one_line_not_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(started.elapsed() < Duration::from_secs(60));
 }
+
+#[test]
+fn plot_writes_an_svg_with_the_data() {
+    let dir = std::env::temp_dir().join(format!("krafka-cli-plot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("latency.svg");
+    let (ok, stdout, stderr) = krafka(&[
+        "perf",
+        "--records",
+        "3000",
+        "--plot",
+        path.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert!(svg.starts_with("<svg"), "{svg}");
+    assert!(svg.matches("<circle").count() >= 1, "no data points");
+    assert!(svg.contains("end-to-end latency over the run"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_sweep_runs_the_grid_and_plots_the_tradeoff() {
+    let dir = std::env::temp_dir().join(format!("krafka-cli-sweep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("sweep.svg");
+    let (ok, stdout, stderr) = krafka(&[
+        "perf",
+        "--records",
+        "2000",
+        "--sweep",
+        "linger=0,5",
+        "batch=16k,64k",
+        "--plot",
+        path.to_str().unwrap(),
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("| linger="))
+        .collect();
+    assert_eq!(rows.len(), 4, "{stdout}");
+    assert!(
+        rows.iter().any(|r| r.starts_with("| linger=5 batch=64k |")),
+        "{stdout}"
+    );
+    let svg = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 4);
+    assert!(svg.contains("<polyline"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_profile_sets_what_it_says_and_a_flag_overrides_it() {
+    let (ok, stdout, stderr) = krafka(&[
+        "perf",
+        "--records",
+        "1000",
+        "--profile",
+        "throughput",
+        "--linger-ms",
+        "7",
+    ]);
+    assert!(ok, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("profile throughput: acks=all, idempotence true, linger 7 ms, batch 256k, compression lz4"),
+        "{stdout}"
+    );
+    let (ok, _, stderr) = krafka(&["perf", "--sweep", "speed=1,2"]);
+    assert!(!ok);
+    assert!(stderr.contains("unknown key 'speed'"), "{stderr}");
+}

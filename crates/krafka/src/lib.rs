@@ -8,7 +8,8 @@
 //! - [`consumer`] (feature `consumer`): `ConsumerBuilder`, `Consumer`, consumer groups
 //!   (`krafka-consumer`).
 //!
-//! [`prelude`] brings the types most programs name.
+//! [`prelude`] brings the types most programs name; [`Profile`] is a named starting point
+//! for the latency/throughput and durability/availability trade-offs.
 //!
 //! ```no_run
 //! use krafka::prelude::*;
@@ -39,15 +40,19 @@
 //! # }
 //! ```
 
+mod profile;
+
 #[cfg(feature = "consumer")]
 pub use krafka_consumer as consumer;
 pub use krafka_net as net;
 #[cfg(feature = "producer")]
 pub use krafka_producer as producer;
 pub use krafka_protocol as protocol;
+pub use profile::{Profile, UnknownProfile};
 
 /// The types most programs name.
 pub mod prelude {
+    pub use crate::Profile;
     #[cfg(feature = "consumer")]
     pub use krafka_consumer::{
         AssignorKind, ConsumeError, Consumer, ConsumerBuilder, ConsumerRecord, OffsetReset,
