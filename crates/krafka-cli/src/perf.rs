@@ -63,6 +63,11 @@ pub struct PerfArgs {
     /// How long a fetch may wait for data, in ms (Java's `fetch.max.wait.ms`).
     #[arg(long)]
     fetch_wait_ms: Option<u64>,
+    /// Sends at most this many records per second (default: as fast as the producer takes
+    /// them). Latency is only comparable below saturation: at full speed it mostly measures
+    /// the queue.
+    #[arg(long)]
+    rate: Option<u64>,
     /// Runs every combination of these settings and prints a table, e.g.
     /// `--sweep linger=0,5,50 batch=16k,64k,1m`. Keys: linger, batch, fetch-wait, compression,
     /// acks.
@@ -345,10 +350,13 @@ pub async fn run(args: PerfArgs) -> Result<(), String> {
         }
     };
     say(&format!(
-        "{} records of {} B to {} partition(s)",
+        "{} records of {} B to {} partition(s){}",
         thousands(args.records as u64),
         args.size,
-        args.partitions
+        args.partitions,
+        args.rate
+            .map(|r| format!(", at most {} records/s", thousands(r)))
+            .unwrap_or_default()
     ));
     let result = if args.sweep.is_empty() {
         single(&args, &base, &bootstrap, &topic).await
@@ -560,7 +568,15 @@ async fn produce(
     let filler = vec![b'x'; args.size - STAMP];
     let mut pending = VecDeque::with_capacity(WINDOW.min(args.records));
     let first = start.elapsed();
-    for _ in 0..args.records {
+    let paced_from = Instant::now();
+    for i in 0..args.records {
+        if let Some(rate) = args.rate.filter(|r| *r > 0) {
+            // Sleeps only when a millisecond or more ahead of the schedule: no busy wait.
+            let due = paced_from + Duration::from_secs_f64(i as f64 / rate as f64);
+            if due > Instant::now() + Duration::from_millis(1) {
+                tokio::time::sleep_until(due.into()).await;
+            }
+        }
         let mut value = BytesMut::with_capacity(args.size);
         value.put_u64(u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX));
         value.put_slice(&filler);
