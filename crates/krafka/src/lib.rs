@@ -9,7 +9,8 @@
 //!   (`krafka-consumer`).
 //!
 //! [`prelude`] brings the types most programs name; [`Profile`] is a named starting point
-//! for the latency/throughput and durability/availability trade-offs.
+//! for the latency/throughput and durability/availability trade-offs; [`Properties`] reads the
+//! Java-style configs (`bootstrap.servers`, `linger.ms`, …) services already have.
 //!
 //! ```no_run
 //! use krafka::prelude::*;
@@ -41,6 +42,7 @@
 //! ```
 
 mod profile;
+mod properties;
 
 #[cfg(feature = "consumer")]
 pub use krafka_consumer as consumer;
@@ -49,6 +51,7 @@ pub use krafka_net as net;
 pub use krafka_producer as producer;
 pub use krafka_protocol as protocol;
 pub use profile::{Profile, UnknownProfile};
+pub use properties::{Properties, PropertyError};
 
 /// The types most programs name.
 pub mod prelude {

@@ -13,6 +13,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+#[cfg(any(feature = "producer", feature = "consumer"))]
 use std::time::Duration;
 
 /// A named set of settings for one trade-off.
