@@ -8,7 +8,8 @@
 //! - [`consumer`] (feature `consumer`): `ConsumerBuilder`, `Consumer`, consumer groups
 //!   (`krafka-consumer`).
 //!
-//! [`prelude`] brings the types most programs name; [`Profile`] is a named starting point
+//! [`Krafka`] is one handle on a cluster whose producers and consumers share the connections
+//! and the metadata cache. [`prelude`] brings the types most programs name; [`Profile`] is a named starting point
 //! for the latency/throughput and durability/availability trade-offs; [`Properties`] reads the
 //! Java-style configs (`bootstrap.servers`, `linger.ms`, …) services already have.
 //!
@@ -41,9 +42,11 @@
 //! # }
 //! ```
 
+mod client;
 mod profile;
 mod properties;
 
+pub use client::{ClientError, Krafka, KrafkaBuilder};
 #[cfg(feature = "consumer")]
 pub use krafka_consumer as consumer;
 pub use krafka_net as net;
@@ -55,7 +58,7 @@ pub use properties::{Properties, PropertyError};
 
 /// The types most programs name.
 pub mod prelude {
-    pub use crate::Profile;
+    pub use crate::{Krafka, Profile};
     #[cfg(feature = "consumer")]
     pub use krafka_consumer::{
         AssignorKind, ConsumeError, Consumer, ConsumerBuilder, ConsumerRecord, OffsetReset,

@@ -1,0 +1,209 @@
+//! [`Krafka`]: one client handle that owns the bootstrap list, the connection settings, the
+//! metadata cache and the connection pool, and builds producers and consumers that share them
+//! (one set of broker connections and one metadata refresher for a whole service).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use krafka::{Krafka, Profile};
+//!
+//! let kafka = Krafka::builder("127.0.0.1:9092")
+//!     .client_id("billing")
+//!     .profile(Profile::Latency)
+//!     .connect()
+//!     .await?;
+//! let producer = kafka.producer()?;
+//! let mut consumer = kafka.consumer_with("billing", |c| c.max_poll_records(100))?;
+//! consumer.subscribe(["invoices"])?;
+//! # producer.close().await;
+//! # consumer.close().await;
+//! kafka.close().await;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::fmt;
+use std::time::Duration;
+
+use krafka_net::{ClusterMetadata, ConnectionConfig, ConnectionPool, MetadataConfig, NetError};
+
+use crate::Profile;
+
+/// Why a [`Krafka`] handle could not be made.
+#[derive(Debug)]
+pub enum ClientError {
+    /// A connection setting is invalid.
+    Config(String),
+    /// No bootstrap broker answered.
+    Network(NetError),
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientError::Config(e) => write!(f, "invalid client setting: {e}"),
+            ClientError::Network(e) => write!(f, "cannot reach the cluster: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClientError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ClientError::Network(e) => Some(e),
+            ClientError::Config(_) => None,
+        }
+    }
+}
+
+/// Configures a [`Krafka`] handle.
+#[derive(Debug, Clone)]
+pub struct KrafkaBuilder {
+    bootstrap: String,
+    client_id: String,
+    profile: Profile,
+    request_timeout: Duration,
+}
+
+impl KrafkaBuilder {
+    /// Java's `client.id`, sent with every request ("krafka" by default).
+    pub fn client_id(mut self, id: impl Into<String>) -> Self {
+        self.client_id = id.into();
+        self
+    }
+
+    /// The tuning profile producers and consumers start from (Balanced by default).
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Java's `request.timeout.ms` for the shared connections (30 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// Connects to the bootstrap brokers and loads the cluster's metadata.
+    ///
+    /// Cancel-safe: dropping the future before it completes leaves nothing running.
+    pub async fn connect(self) -> Result<Krafka, ClientError> {
+        let connection = ConnectionConfig::builder()
+            .client_id(self.client_id.clone())
+            .request_timeout(self.request_timeout)
+            .build()
+            .map_err(|e| ClientError::Config(e.to_string()))?;
+        let pool = ConnectionPool::new(connection);
+        let metadata = ClusterMetadata::connect(
+            pool,
+            MetadataConfig::new(self.bootstrap.split(',').map(str::trim)),
+        )
+        .await
+        .map_err(ClientError::Network)?;
+        Ok(Krafka {
+            metadata,
+            client_id: self.client_id,
+            profile: self.profile,
+        })
+    }
+}
+
+/// One connection to a cluster, shared by the producers and consumers it builds.
+#[derive(Clone)]
+pub struct Krafka {
+    metadata: ClusterMetadata,
+    client_id: String,
+    profile: Profile,
+}
+
+impl fmt::Debug for Krafka {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Krafka")
+            .field("client_id", &self.client_id)
+            .field("profile", &self.profile)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Krafka {
+    /// Starts configuring a handle for the brokers in `bootstrap` (`host:port,host:port`).
+    pub fn builder(bootstrap: impl Into<String>) -> KrafkaBuilder {
+        KrafkaBuilder {
+            bootstrap: bootstrap.into(),
+            client_id: "krafka".to_owned(),
+            profile: Profile::Balanced,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// The shared metadata cache (and through it the connection pool).
+    pub fn metadata(&self) -> &ClusterMetadata {
+        &self.metadata
+    }
+
+    /// The profile producers and consumers start from.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// A producer with the handle's profile and client id, on the shared connections.
+    #[cfg(feature = "producer")]
+    pub fn producer(&self) -> Result<krafka_producer::Producer, krafka_producer::ProduceError> {
+        self.producer_with(|b| b)
+    }
+
+    /// A producer whose settings `configure` adjusts after the profile.
+    #[cfg(feature = "producer")]
+    pub fn producer_with(
+        &self,
+        configure: impl FnOnce(krafka_producer::ProducerBuilder) -> krafka_producer::ProducerBuilder,
+    ) -> Result<krafka_producer::Producer, krafka_producer::ProduceError> {
+        let builder = self
+            .profile
+            .producer(krafka_producer::ProducerBuilder::new().client_id(self.client_id.clone()));
+        configure(builder).build_on(self.metadata.clone())
+    }
+
+    /// A consumer of `group` with the handle's profile and client id, on the shared
+    /// connections (its group coordinator gets a connection of its own, see
+    /// `krafka-consumer`).
+    #[cfg(feature = "consumer")]
+    pub fn consumer(
+        &self,
+        group: impl Into<String>,
+    ) -> Result<krafka_consumer::Consumer, krafka_consumer::ConsumeError> {
+        self.consumer_with(group, |b| b)
+    }
+
+    /// A consumer of `group` whose settings `configure` adjusts after the profile.
+    #[cfg(feature = "consumer")]
+    pub fn consumer_with(
+        &self,
+        group: impl Into<String>,
+        configure: impl FnOnce(krafka_consumer::ConsumerBuilder) -> krafka_consumer::ConsumerBuilder,
+    ) -> Result<krafka_consumer::Consumer, krafka_consumer::ConsumeError> {
+        let builder = self.profile.consumer(
+            krafka_consumer::ConsumerBuilder::new()
+                .client_id(self.client_id.clone())
+                .group_id(group),
+        );
+        configure(builder).build_on(self.metadata.clone())
+    }
+
+    /// A consumer without a group, for manual assignment.
+    #[cfg(feature = "consumer")]
+    pub fn consumer_without_group(
+        &self,
+    ) -> Result<krafka_consumer::Consumer, krafka_consumer::ConsumeError> {
+        self.profile
+            .consumer(krafka_consumer::ConsumerBuilder::new().client_id(self.client_id.clone()))
+            .build_on(self.metadata.clone())
+    }
+
+    /// Closes the shared connections. Close the producers and consumers first: their requests
+    /// fail once the pool is closed.
+    ///
+    /// Cancel-safe: the pool is closed from the first poll on.
+    pub async fn close(&self) {
+        self.metadata.pool().close().await;
+    }
+}

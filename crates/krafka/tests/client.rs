@@ -1,0 +1,87 @@
+//! The `Krafka` handle against krafka-mock: a producer and a consumer built from one handle
+//! share its connections, start from its profile, and round-trip records through a group.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::time::Duration;
+
+use krafka::prelude::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_handle_builds_a_producer_and_a_consumer_that_share_its_connections() {
+    let cluster = krafka_mock::MockCluster::builder()
+        .brokers(2)
+        .topic("orders", 4)
+        .start()
+        .await
+        .unwrap();
+    let kafka = Krafka::builder(cluster.bootstrap())
+        .client_id("svc")
+        .profile(Profile::Latency)
+        .connect()
+        .await
+        .unwrap();
+    let producer = kafka.producer().unwrap();
+    assert_eq!(
+        producer.config().linger,
+        Duration::ZERO,
+        "the profile applies"
+    );
+    let mut consumer = kafka
+        .consumer_with("readers", |c| {
+            c.auto_offset_reset(OffsetReset::Earliest)
+                .heartbeat_interval(Duration::from_millis(100))
+        })
+        .unwrap();
+    assert_eq!(consumer.config().fetch_max_wait, Duration::from_millis(10));
+    consumer.subscribe(["orders"]).unwrap();
+    for i in 0..100 {
+        producer
+            .send(
+                ProducerRecord::new("orders")
+                    .key(format!("k{i}"))
+                    .value("v"),
+            )
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+    }
+    let mut got = 0;
+    while got < 100 {
+        got += tokio::time::timeout(Duration::from_secs(20), consumer.poll(100))
+            .await
+            .expect("records")
+            .unwrap()
+            .len();
+    }
+    assert_eq!(got, 100);
+    // One data connection per broker for both clients (the consumer's group coordinator
+    // dials its own, outside the pool).
+    assert!(
+        kafka.metadata().pool().dial_count() <= 2,
+        "dials: {}",
+        kafka.metadata().pool().dial_count()
+    );
+    consumer.close().await;
+    producer.close().await;
+    kafka.close().await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_an_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = Krafka::builder(format!("127.0.0.1:{port}"))
+        .connect()
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with("cannot reach the cluster"),
+        "{err}"
+    );
+}
