@@ -69,3 +69,8 @@ pub mod prelude {
         Acks, Compression, ProduceError, Producer, ProducerBuilder, ProducerRecord, RecordMetadata,
     };
 }
+
+/// README.md, compiled as a doc test so its quick start stays true to the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme {}
