@@ -74,3 +74,8 @@ pub mod prelude {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 mod readme {}
+
+/// docs/configuration.md, compiled as a doc test so its example stays true to the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/configuration.md")]
+mod configuration_doc {}
