@@ -3,12 +3,13 @@
 //!
 //! - `perf` ([`perf`]): the main job — produce N records and consume them back, reporting
 //!   throughput and end-to-end latency; an embedded mock cluster when no broker is given;
-//! - `broker` ([`broker`]): krafka-mock as a standalone cluster on a port.
+//! - `broker` ([`broker`]): krafka-mock as a standalone cluster on a port;
+//! - `topics` ([`topics`]): list, create, delete and describe topics.
 
 mod broker;
 mod perf;
 mod plot;
-mod topic;
+mod topics;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,8 @@ enum Command {
     Perf(perf::PerfArgs),
     /// Runs krafka-mock, an in-process Kafka-compatible cluster, until interrupted.
     Broker(broker::BrokerArgs),
+    /// Lists, creates, deletes and describes topics.
+    Topics(topics::TopicsArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Perf(args) => perf::run(args).await,
             Command::Broker(args) => broker::run(args).await,
+            Command::Topics(args) => topics::run(args).await,
         }
     });
     match result {

@@ -510,12 +510,13 @@ async fn measure(
     bootstrap: &str,
     topic: &str,
 ) -> Result<Outcome, String> {
-    let (replication, configs): (i16, Vec<(&str, &str)>) = match settings.profile.topic_durability()
-    {
-        Some((replication, min_insync)) => (replication, vec![("min.insync.replicas", min_insync)]),
-        None => (1, Vec::new()),
-    };
-    crate::topic::create(bootstrap, topic, args.partitions, replication, &configs).await?;
+    crate::topics::ensure(
+        bootstrap,
+        topic,
+        args.partitions,
+        settings.profile.topic_durability(),
+    )
+    .await?;
     let mut consumer = settings
         .consumer(bootstrap)
         .connect()

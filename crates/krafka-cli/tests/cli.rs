@@ -141,3 +141,55 @@ fn a_profile_sets_what_it_says_and_a_flag_overrides_it() {
     assert!(!ok);
     assert!(stderr.contains("unknown key 'speed'"), "{stderr}");
 }
+
+#[test]
+fn topics_are_created_listed_described_and_deleted() {
+    // A mock cluster process of the CLI's own: `krafka broker` on a free port.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut broker = Command::new(env!("CARGO_BIN_EXE_krafka"))
+        .args(["broker", "--port", &port.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(broker.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
+    let bootstrap = first
+        .trim()
+        .strip_prefix("bootstrap.servers=")
+        .unwrap()
+        .to_owned();
+    let run = |args: &[&str]| {
+        let mut all = vec!["topics", "--bootstrap", bootstrap.as_str()];
+        all.extend_from_slice(args);
+        krafka(&all)
+    };
+    let (ok, out, err) = run(&[
+        "create",
+        "events",
+        "--partitions",
+        "3",
+        "--config",
+        "retention.ms=1000",
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, _) = run(&["list"]);
+    assert!(ok && out.lines().any(|l| l == "events"), "{out}");
+    let (ok, out, _) = run(&["describe", "events"]);
+    assert!(ok && out.starts_with("topic events: 3 partitions"), "{out}");
+    let (ok, _, err) = run(&["create", "events"]);
+    assert!(!ok && err.contains("TOPIC_ALREADY_EXISTS"), "{err}");
+    let (ok, _, _) = run(&["delete", "events"]);
+    assert!(ok);
+    let (ok, out, _) = run(&["list"]);
+    assert!(ok && !out.lines().any(|l| l == "events"), "{out}");
+    broker.kill().unwrap();
+    broker.wait().unwrap();
+}

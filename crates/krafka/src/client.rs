@@ -199,6 +199,11 @@ impl Krafka {
             .build_on(self.metadata.clone())
     }
 
+    /// Topic and cluster administration on the shared connections.
+    pub fn admin(&self) -> crate::Admin {
+        crate::Admin::new(self.metadata.clone())
+    }
+
     /// Closes the shared connections. Close the producers and consumers first: their requests
     /// fail once the pool is closed.
     ///

@@ -42,10 +42,12 @@
 //! # }
 //! ```
 
+pub mod admin;
 mod client;
 mod profile;
 mod properties;
 
+pub use admin::{Admin, AdminError, NewTopic};
 pub use client::{ClientError, Krafka, KrafkaBuilder};
 #[cfg(feature = "consumer")]
 pub use krafka_consumer as consumer;

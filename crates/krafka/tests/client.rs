@@ -85,3 +85,55 @@ async fn an_unreachable_cluster_is_an_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn admin_creates_lists_describes_and_deletes_topics() {
+    let cluster = krafka_mock::MockCluster::builder()
+        .brokers(3)
+        .auto_create_topics(false)
+        .start()
+        .await
+        .unwrap();
+    let kafka = Krafka::builder(cluster.bootstrap())
+        .connect()
+        .await
+        .unwrap();
+    let admin = kafka.admin();
+    admin
+        .create_topics(&[
+            krafka::NewTopic::new("payments", 6)
+                .replication_factor(3)
+                .config("min.insync.replicas", "2"),
+            krafka::NewTopic::new("audit", 1),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(admin.list_topics().await.unwrap(), ["audit", "payments"]);
+    let payments = admin.describe_topic("payments").await.unwrap();
+    assert_eq!(payments.partitions.len(), 6);
+    assert!(payments.partitions.iter().all(|p| p.leader >= 0));
+    assert_eq!(
+        payments
+            .configs
+            .get("min.insync.replicas")
+            .map(String::as_str),
+        Some("2")
+    );
+    let cluster_info = admin.describe_cluster().await.unwrap();
+    assert_eq!(cluster_info.brokers.len(), 3);
+    // Creating it again is refused, naming the topic and the code.
+    let again = admin
+        .create_topics(&[krafka::NewTopic::new("audit", 1)])
+        .await
+        .unwrap_err();
+    assert!(again.to_string().contains("audit"), "{again}");
+    admin.delete_topics(&["audit"]).await.unwrap();
+    assert_eq!(admin.list_topics().await.unwrap(), ["payments"]);
+    let missing = admin.describe_topic("audit").await.unwrap_err();
+    assert!(
+        missing.to_string().contains("UNKNOWN_TOPIC_OR_PARTITION"),
+        "{missing}"
+    );
+    kafka.close().await;
+    cluster.shutdown().await;
+}

@@ -1,0 +1,137 @@
+//! `krafka topics list|create|delete|describe`: topic administration through `krafka::Admin`.
+//! Also the topic creation `perf` uses.
+
+use clap::{Args, Subcommand};
+use krafka::{Krafka, NewTopic};
+
+use crate::say;
+
+/// Which cluster, and what to do with its topics.
+#[derive(Args)]
+pub struct TopicsArgs {
+    /// The cluster (host:port,...).
+    #[arg(long)]
+    bootstrap: String,
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Subcommand)]
+enum Action {
+    /// Lists every topic.
+    List,
+    /// Creates a topic.
+    Create {
+        /// Its name.
+        name: String,
+        /// Its partitions.
+        #[arg(long, default_value_t = 1)]
+        partitions: i32,
+        /// Copies of each partition (the broker's default if not given).
+        #[arg(long)]
+        replication_factor: Option<i16>,
+        /// Topic configs as KEY=VALUE (repeatable), e.g. min.insync.replicas=2.
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        configs: Vec<String>,
+    },
+    /// Deletes topics.
+    Delete {
+        /// Their names.
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Shows a topic's partitions (leader, replicas, in-sync replicas) and configs.
+    Describe {
+        /// Its name.
+        name: String,
+    },
+}
+
+async fn connect(bootstrap: &str) -> Result<Krafka, String> {
+    Krafka::builder(bootstrap)
+        .client_id("krafka-cli")
+        .connect()
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Creates `topic` unless it exists (what `perf` needs).
+pub async fn ensure(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    replication: Option<(i16, &str)>,
+) -> Result<(), String> {
+    let kafka = connect(bootstrap).await?;
+    let mut new = NewTopic::new(topic, partitions);
+    if let Some((copies, min_insync)) = replication {
+        new = new
+            .replication_factor(copies)
+            .config("min.insync.replicas", min_insync);
+    }
+    let result = kafka.admin().create_topics(&[new]).await;
+    kafka.close().await;
+    match result {
+        Err(krafka::AdminError::Broker { code, .. })
+            if code == krafka::protocol::ErrorCode::TOPIC_ALREADY_EXISTS =>
+        {
+            Ok(())
+        }
+        other => other.map_err(|e| format!("creating the topic: {e}")),
+    }
+}
+
+pub async fn run(args: TopicsArgs) -> Result<(), String> {
+    let kafka = connect(&args.bootstrap).await?;
+    let admin = kafka.admin();
+    let result = match args.action {
+        Action::List => admin.list_topics().await.map(|names| {
+            for name in names {
+                say(&name);
+            }
+        }),
+        Action::Create {
+            name,
+            partitions,
+            replication_factor,
+            configs,
+        } => {
+            let mut topic = NewTopic::new(&name, partitions);
+            if let Some(copies) = replication_factor {
+                topic = topic.replication_factor(copies);
+            }
+            for kv in &configs {
+                let Some((k, v)) = kv.split_once('=') else {
+                    return Err(format!("--config {kv}: expected KEY=VALUE"));
+                };
+                topic = topic.config(k, v);
+            }
+            admin
+                .create_topics(&[topic])
+                .await
+                .map(|()| say(&format!("created {name}")))
+        }
+        Action::Delete { names } => admin
+            .delete_topics(&names)
+            .await
+            .map(|()| say(&format!("deleted {}", names.join(", ")))),
+        Action::Describe { name } => admin.describe_topic(&name).await.map(|t| {
+            say(&format!(
+                "topic {}: {} partitions",
+                t.name,
+                t.partitions.len()
+            ));
+            for p in &t.partitions {
+                say(&format!(
+                    "  partition {}: leader {}, replicas {:?}, in sync {:?}",
+                    p.partition, p.leader, p.replicas, p.isr
+                ));
+            }
+            for (k, v) in &t.configs {
+                say(&format!("  {k}={v}"));
+            }
+        }),
+    };
+    kafka.close().await;
+    result.map_err(|e| e.to_string())
+}
