@@ -4,11 +4,15 @@
 //! - `perf` ([`perf`]): the main job — produce N records and consume them back, reporting
 //!   throughput and end-to-end latency; an embedded mock cluster when no broker is given;
 //! - `broker` ([`broker`]): krafka-mock as a standalone cluster on a port;
-//! - `topics` ([`topics`]): list, create, delete and describe topics.
+//! - `topics` ([`topics`]): list, create, delete and describe topics;
+//! - `produce` ([`produce`]) and `consume` ([`consume`]): records from lines, records to
+//!   lines or JSON.
 
 mod broker;
+mod consume;
 mod perf;
 mod plot;
+mod produce;
 mod topics;
 
 use std::process::ExitCode;
@@ -33,6 +37,10 @@ enum Command {
     Broker(broker::BrokerArgs),
     /// Lists, creates, deletes and describes topics.
     Topics(topics::TopicsArgs),
+    /// Produces records read from stdin or a file, one per line.
+    Produce(produce::ProduceArgs),
+    /// Prints a topic's records, as values or JSON lines.
+    Consume(consume::ConsumeArgs),
 }
 
 fn main() -> ExitCode {
@@ -58,6 +66,8 @@ fn main() -> ExitCode {
             Command::Perf(args) => perf::run(args).await,
             Command::Broker(args) => broker::run(args).await,
             Command::Topics(args) => topics::run(args).await,
+            Command::Produce(args) => produce::run(args).await,
+            Command::Consume(args) => consume::run(args).await,
         }
     });
     match result {

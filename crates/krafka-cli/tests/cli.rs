@@ -150,14 +150,25 @@ fn topics_are_created_listed_described_and_deleted() {
         .local_addr()
         .unwrap()
         .port();
-    let mut broker = Command::new(env!("CARGO_BIN_EXE_krafka"))
-        .args(["broker", "--port", &port.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    /// Kills the broker however the test ends (it holds the test's stderr open).
+    struct Broker(std::process::Child);
+    impl Drop for Broker {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut broker = Broker(
+        Command::new(env!("CARGO_BIN_EXE_krafka"))
+            .args(["broker", "--port", &port.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let mut first = String::new();
     std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(broker.stdout.take().unwrap()),
+        &mut std::io::BufReader::new(broker.0.stdout.take().unwrap()),
         &mut first,
     )
     .unwrap();
@@ -186,10 +197,64 @@ fn topics_are_created_listed_described_and_deleted() {
     assert!(ok && out.starts_with("topic events: 3 partitions"), "{out}");
     let (ok, _, err) = run(&["create", "events"]);
     assert!(!ok && err.contains("TOPIC_ALREADY_EXISTS"), "{err}");
+    // Lines in, records out, keys and headers kept.
+    let input = std::env::temp_dir().join(format!("krafka-cli-input-{}", std::process::id()));
+    std::fs::write(&input, "k1|hello\nk2|wor\"ld\n").unwrap();
+    let (ok, out, err) = krafka(&[
+        "produce",
+        "--bootstrap",
+        &bootstrap,
+        "events",
+        "--file",
+        input.to_str().unwrap(),
+        "--key-separator",
+        "|",
+        "--header",
+        "source=cli",
+    ]);
+    std::fs::remove_file(&input).unwrap();
+    assert!(ok && out.contains("produced 2 record(s)"), "{out}{err}");
+    let (ok, out, err) = krafka(&[
+        "consume",
+        "--bootstrap",
+        &bootstrap,
+        "events",
+        "--from-beginning",
+        "--count",
+        "2",
+        "--format",
+        "json",
+    ]);
+    assert!(ok, "{err}");
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(r#""key":"k1","value":"hello","headers":[["source","cli"]]"#)),
+        "{out}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(r#""value":"wor\"ld""#)),
+        "{out}"
+    );
+    let (ok, out, _) = krafka(&[
+        "consume",
+        "--bootstrap",
+        &bootstrap,
+        "events",
+        "--from-beginning",
+        "--idle-ms",
+        "500",
+    ]);
+    assert!(ok);
+    let mut values: Vec<&str> = out.lines().collect();
+    values.sort();
+    assert_eq!(values, ["hello", "wor\"ld"]);
     let (ok, _, _) = run(&["delete", "events"]);
     assert!(ok);
     let (ok, out, _) = run(&["list"]);
     assert!(ok && !out.lines().any(|l| l == "events"), "{out}");
-    broker.kill().unwrap();
-    broker.wait().unwrap();
+    drop(broker);
 }
