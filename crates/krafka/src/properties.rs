@@ -79,6 +79,19 @@ fn known(key: &str) -> bool {
     COMMON.contains(&key) || PRODUCER.contains(&key) || CONSUMER.contains(&key)
 }
 
+/// For each `"key" => setter` whose key is set, reads the value with `read` (`text`,
+/// `millis` or `parsed`) and calls the builder's setter with it.
+#[cfg(any(feature = "producer", feature = "consumer"))]
+macro_rules! apply {
+    ($props:ident, $builder:ident, $read:ident: $($key:literal => $setter:ident),* $(,)?) => {
+        $(
+            if let Some(value) = $props.$read($key)? {
+                $builder = $builder.$setter(value);
+            }
+        )*
+    };
+}
+
 impl Properties {
     /// Properties from key/value pairs; unknown keys are refused here.
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
@@ -148,20 +161,32 @@ impl Properties {
         }
     }
 
+    /// The value of `key` as text (for `apply!`).
+    #[cfg(any(feature = "producer", feature = "consumer"))]
+    fn text(&self, key: &str) -> Result<Option<&str>, PropertyError> {
+        Ok(self.get(key))
+    }
+
     /// A producer builder with these properties applied (consumer keys are ignored).
     #[cfg(feature = "producer")]
     pub fn producer(&self) -> Result<krafka_producer::ProducerBuilder, PropertyError> {
         use krafka_producer::{Acks, Compression};
         let mut b = krafka_producer::ProducerBuilder::new();
-        if let Some(v) = self.get("bootstrap.servers") {
-            b = b.bootstrap_servers(v);
-        }
-        if let Some(v) = self.get("client.id") {
-            b = b.client_id(v);
-        }
-        if let Some(v) = self.millis("request.timeout.ms")? {
-            b = b.request_timeout(v);
-        }
+        apply!(self, b, text: "bootstrap.servers" => bootstrap_servers, "client.id" => client_id);
+        apply!(self, b, millis:
+            "request.timeout.ms" => request_timeout,
+            "linger.ms" => linger,
+            "max.block.ms" => max_block,
+            "delivery.timeout.ms" => delivery_timeout,
+        );
+        apply!(self, b, parsed:
+            "batch.size" => batch_size,
+            "enable.idempotence" => idempotence,
+            "compression.level" => compression_level,
+            "buffer.memory" => buffer_memory,
+            "max.in.flight.requests.per.connection" => max_in_flight_requests_per_connection,
+            "max.request.size" => max_request_size,
+        );
         if let Some(first) = self.millis("retry.backoff.ms")? {
             let max = self
                 .millis("retry.backoff.max.ms")?
@@ -177,38 +202,11 @@ impl Properties {
                 _ => return Err(Self::invalid("acks", v)),
             });
         }
-        if let Some(v) = self.parsed("batch.size")? {
-            b = b.batch_size(v);
-        }
-        if let Some(v) = self.millis("linger.ms")? {
-            b = b.linger(v);
-        }
-        if let Some(v) = self.parsed("enable.idempotence")? {
-            b = b.idempotence(v);
-        }
         if let Some(v) = self.get("compression.type") {
             let codec: Compression = v
                 .parse()
                 .map_err(|_| Self::invalid("compression.type", v))?;
             b = b.compression(codec);
-        }
-        if let Some(v) = self.parsed("compression.level")? {
-            b = b.compression_level(v);
-        }
-        if let Some(v) = self.parsed("buffer.memory")? {
-            b = b.buffer_memory(v);
-        }
-        if let Some(v) = self.millis("max.block.ms")? {
-            b = b.max_block(v);
-        }
-        if let Some(v) = self.millis("delivery.timeout.ms")? {
-            b = b.delivery_timeout(v);
-        }
-        if let Some(v) = self.parsed("max.in.flight.requests.per.connection")? {
-            b = b.max_in_flight_requests_per_connection(v);
-        }
-        if let Some(v) = self.parsed("max.request.size")? {
-            b = b.max_request_size(v);
         }
         Ok(b)
     }
@@ -218,39 +216,30 @@ impl Properties {
     pub fn consumer(&self) -> Result<krafka_consumer::ConsumerBuilder, PropertyError> {
         use krafka_consumer::{AssignorKind, IsolationLevel, OffsetReset};
         let mut b = krafka_consumer::ConsumerBuilder::new();
-        if let Some(v) = self.get("bootstrap.servers") {
-            b = b.bootstrap_servers(v);
-        }
-        if let Some(v) = self.get("client.id") {
-            b = b.client_id(v);
-        }
-        if let Some(v) = self.millis("request.timeout.ms")? {
-            b = b.request_timeout(v);
-        }
-        if let Some(v) = self.millis("retry.backoff.ms")? {
-            b = b.retry_backoff(v);
-        }
-        if let Some(v) = self.millis("retry.backoff.max.ms")? {
-            b = b.retry_backoff_max(v);
-        }
-        if let Some(v) = self.get("group.id") {
-            b = b.group_id(v);
-        }
-        if let Some(v) = self.get("group.instance.id") {
-            b = b.group_instance_id(v);
-        }
-        if let Some(v) = self.parsed("fetch.min.bytes")? {
-            b = b.fetch_min_bytes(v);
-        }
-        if let Some(v) = self.parsed("fetch.max.bytes")? {
-            b = b.fetch_max_bytes(v);
-        }
-        if let Some(v) = self.parsed("max.partition.fetch.bytes")? {
-            b = b.max_partition_fetch_bytes(v);
-        }
-        if let Some(v) = self.millis("fetch.max.wait.ms")? {
-            b = b.fetch_max_wait(v);
-        }
+        apply!(self, b, text:
+            "bootstrap.servers" => bootstrap_servers,
+            "client.id" => client_id,
+            "group.id" => group_id,
+            "group.instance.id" => group_instance_id,
+        );
+        apply!(self, b, millis:
+            "request.timeout.ms" => request_timeout,
+            "retry.backoff.ms" => retry_backoff,
+            "retry.backoff.max.ms" => retry_backoff_max,
+            "fetch.max.wait.ms" => fetch_max_wait,
+            "auto.commit.interval.ms" => auto_commit_interval,
+            "session.timeout.ms" => session_timeout,
+            "heartbeat.interval.ms" => heartbeat_interval,
+            "max.poll.interval.ms" => max_poll_interval,
+        );
+        apply!(self, b, parsed:
+            "fetch.min.bytes" => fetch_min_bytes,
+            "fetch.max.bytes" => fetch_max_bytes,
+            "max.partition.fetch.bytes" => max_partition_fetch_bytes,
+            "enable.auto.commit" => enable_auto_commit,
+            "max.poll.records" => max_poll_records,
+            "check.crcs" => check_crcs,
+        );
         if let Some(v) = self.get("auto.offset.reset") {
             b = b.auto_offset_reset(match v {
                 "earliest" => OffsetReset::Earliest,
@@ -259,33 +248,12 @@ impl Properties {
                 _ => return Err(Self::invalid("auto.offset.reset", v)),
             });
         }
-        if let Some(v) = self.parsed("enable.auto.commit")? {
-            b = b.enable_auto_commit(v);
-        }
-        if let Some(v) = self.millis("auto.commit.interval.ms")? {
-            b = b.auto_commit_interval(v);
-        }
         if let Some(v) = self.get("isolation.level") {
             b = b.isolation_level(match v {
                 "read_uncommitted" => IsolationLevel::ReadUncommitted,
                 "read_committed" => IsolationLevel::ReadCommitted,
                 _ => return Err(Self::invalid("isolation.level", v)),
             });
-        }
-        if let Some(v) = self.millis("session.timeout.ms")? {
-            b = b.session_timeout(v);
-        }
-        if let Some(v) = self.millis("heartbeat.interval.ms")? {
-            b = b.heartbeat_interval(v);
-        }
-        if let Some(v) = self.millis("max.poll.interval.ms")? {
-            b = b.max_poll_interval(v);
-        }
-        if let Some(v) = self.parsed("max.poll.records")? {
-            b = b.max_poll_records(v);
-        }
-        if let Some(v) = self.parsed("check.crcs")? {
-            b = b.check_crcs(v);
         }
         if let Some(v) = self.get("partition.assignment.strategy") {
             let mut assignors = Vec::new();
