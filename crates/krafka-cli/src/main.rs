@@ -13,6 +13,7 @@ mod consume;
 mod perf;
 mod plot;
 mod produce;
+mod progress;
 mod topics;
 
 use std::process::ExitCode;

@@ -8,6 +8,7 @@
 //! quick to try, but it shares the CPU with the client, which the report says.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
@@ -16,6 +17,7 @@ use hdrhistogram::Histogram;
 use krafka::Profile;
 use krafka::prelude::*;
 
+use crate::progress::{Display, Progress};
 use crate::{plot, say};
 
 /// At most this many deliveries are awaited at once; the oldest is awaited when it is full.
@@ -533,17 +535,20 @@ async fn measure(
 
     let start = Instant::now();
     let expected = args.records;
+    let progress = Progress::new(expected);
+    let display = Display::start(Arc::clone(&progress));
+    let counter = Arc::clone(&progress);
     let consuming = tokio::spawn(async move {
-        let result = consume(&mut consumer, start, expected).await;
+        let result = consume(&mut consumer, start, expected, &counter).await;
         consumer.close().await;
         result
     });
-    let produced = produce(&producer, topic, args, start).await;
+    let produced = produce(&producer, topic, args, start, &progress).await;
     producer.close().await;
+    let consumed = consuming.await;
+    display.finish().await;
     let (produce_seconds, produce_first) = produced?;
-    let consumed = consuming
-        .await
-        .map_err(|e| format!("the consumer task failed: {e}"))??;
+    let consumed = consumed.map_err(|e| format!("the consumer task failed: {e}"))??;
     // From the first send: the consumer cannot start before the first record exists.
     let consume_seconds = (consumed.last - produce_first).as_secs_f64().max(1e-9);
     Ok(Outcome {
@@ -564,6 +569,7 @@ async fn produce(
     topic: &str,
     args: &PerfArgs,
     start: Instant,
+    progress: &Progress,
 ) -> Result<(f64, Duration), String> {
     let topic: std::sync::Arc<str> = topic.into();
     let filler = vec![b'x'; args.size - STAMP];
@@ -592,6 +598,7 @@ async fn produce(
             wait_delivery(oldest).await?;
         }
         pending.push_back(delivery);
+        progress.produced(1);
     }
     while let Some(delivery) = pending.pop_front() {
         wait_delivery(delivery).await?;
@@ -611,6 +618,7 @@ async fn consume(
     consumer: &mut Consumer,
     start: Instant,
     expected: usize,
+    progress: &Progress,
 ) -> Result<Consumed, String> {
     // 1 µs to 60 s at 3 significant digits.
     let mut consumed = Consumed {
@@ -654,6 +662,7 @@ async fn consume(
             .timeline
             .push((now.as_secs_f64(), worst as f64 / 1e6));
         consumed.records += records.len();
+        progress.consumed(records.len());
     }
     Ok(consumed)
 }
