@@ -5,11 +5,13 @@
 //!   throughput and end-to-end latency; an embedded mock cluster when no broker is given;
 //! - `broker` ([`broker`]): krafka-mock as a standalone cluster on a port;
 //! - `topics` ([`topics`]): list, create, delete and describe topics;
+//! - `groups` ([`groups`]): list groups, and a group's offsets and lag;
 //! - `produce` ([`produce`]) and `consume` ([`consume`]): records from lines, records to
 //!   lines or JSON.
 
 mod broker;
 mod consume;
+mod groups;
 mod perf;
 mod plot;
 mod produce;
@@ -38,6 +40,8 @@ enum Command {
     Broker(broker::BrokerArgs),
     /// Lists, creates, deletes and describes topics.
     Topics(topics::TopicsArgs),
+    /// Lists consumer groups, and shows a group's offsets and lag.
+    Groups(groups::GroupsArgs),
     /// Produces records read from stdin or a file, one per line.
     Produce(produce::ProduceArgs),
     /// Prints a topic's records, as values or JSON lines.
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
             Command::Perf(args) => perf::run(args).await,
             Command::Broker(args) => broker::run(args).await,
             Command::Topics(args) => topics::run(args).await,
+            Command::Groups(args) => groups::run(args).await,
             Command::Produce(args) => produce::run(args).await,
             Command::Consume(args) => consume::run(args).await,
         }

@@ -252,6 +252,26 @@ fn topics_are_created_listed_described_and_deleted() {
     let mut values: Vec<&str> = out.lines().collect();
     values.sort();
     assert_eq!(values, ["hello", "wor\"ld"]);
+    // A group that read everything has no lag.
+    let (ok, _, err) = krafka(&[
+        "consume",
+        "--bootstrap",
+        &bootstrap,
+        "events",
+        "--group",
+        "readers",
+        "--from-beginning",
+        "--count",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = krafka(&["groups", "--bootstrap", &bootstrap, "list"]);
+    assert!(
+        ok && out.lines().any(|l| l.starts_with("readers\t")),
+        "{out}{err}"
+    );
+    let (ok, out, err) = krafka(&["groups", "--bootstrap", &bootstrap, "describe", "readers"]);
+    assert!(ok && out.contains("total lag 0"), "{out}{err}");
     let (ok, _, _) = run(&["delete", "events"]);
     assert!(ok);
     let (ok, out, _) = run(&["list"]);

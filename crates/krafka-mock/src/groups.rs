@@ -64,6 +64,19 @@ impl Groups {
             .cloned()
     }
 
+    /// The groups that have committed offsets.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .offsets
+            .lock()
+            .keys()
+            .map(|(g, _, _)| g.clone())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// Every partition `group` has committed, as (topic, partition, offset).
     pub fn all_committed(&self, group: &str) -> Vec<(String, i32, Committed)> {
         let mut all: Vec<_> = self

@@ -495,6 +495,15 @@ impl Memberships {
         out
     }
 
+    /// Every group with a membership record: its name, phase and protocol type.
+    pub fn states(&self) -> Vec<(String, Phase, Option<String>)> {
+        self.groups
+            .lock()
+            .iter()
+            .map(|(name, g)| (name.clone(), g.phase, g.protocol_type.clone()))
+            .collect()
+    }
+
     /// The members of `group`, for inspection.
     pub fn members(&self, group: &str) -> Vec<String> {
         self.groups

@@ -1,6 +1,7 @@
 //! [`Admin`]: topic and cluster administration on a [`Krafka`](crate::Krafka) handle's
 //! connections: create, delete, list and describe topics (partitions, leaders, replicas and
-//! configs such as `min.insync.replicas`), and describe the cluster.
+//! configs such as `min.insync.replicas`), and describe the cluster. Groups (listing them,
+//! their committed offsets and lag) are in `admin_groups`.
 //!
 //! Requests go to any broker the metadata knows (brokers forward topic changes to the
 //! controller). Broker refusals are [`AdminError::Broker`] with the code and the topic.
@@ -168,6 +169,10 @@ fn refusal(topic: &str, code: i16, message: Option<&StrBytes>) -> Result<(), Adm
 impl Admin {
     pub(crate) fn new(metadata: ClusterMetadata) -> Self {
         Self { metadata }
+    }
+
+    pub(crate) fn metadata(&self) -> &ClusterMetadata {
+        &self.metadata
     }
 
     /// A connection to some broker the metadata knows.

@@ -43,11 +43,13 @@
 //! ```
 
 pub mod admin;
+mod admin_groups;
 mod client;
 mod profile;
 mod properties;
 
 pub use admin::{Admin, AdminError, NewTopic};
+pub use admin_groups::{GroupListing, PartitionLag};
 pub use client::{ClientError, Krafka, KrafkaBuilder};
 #[cfg(feature = "consumer")]
 pub use krafka_consumer as consumer;

@@ -137,3 +137,58 @@ async fn admin_creates_lists_describes_and_deletes_topics() {
     kafka.close().await;
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_lists_groups_and_reports_their_lag() {
+    let cluster = krafka_mock::MockCluster::builder()
+        .brokers(3)
+        .topic("orders", 2)
+        .start()
+        .await
+        .unwrap();
+    let kafka = Krafka::builder(cluster.bootstrap())
+        .connect()
+        .await
+        .unwrap();
+    let producer = kafka.producer().unwrap();
+    for p in 0..2 {
+        for i in 0..10 {
+            producer
+                .send(
+                    ProducerRecord::new("orders")
+                        .partition(p)
+                        .value(format!("{i}")),
+                )
+                .await
+                .unwrap()
+                .await
+                .unwrap();
+        }
+    }
+    // A group that read partition 0 to offset 7 and partition 1 to the end.
+    let mut consumer = kafka.consumer("billing").unwrap();
+    consumer
+        .commit_offsets([
+            (TopicPartition::new("orders", 0), 7),
+            (TopicPartition::new("orders", 1), 10),
+        ])
+        .await
+        .unwrap();
+    consumer.close().await;
+    let admin = kafka.admin();
+    let groups = admin.list_groups().await.unwrap();
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    assert_eq!(groups[0].group, "billing");
+    let lag = admin.group_lag("billing").await.unwrap();
+    let summary: Vec<(i32, i64, Option<i64>, Option<i64>)> = lag
+        .iter()
+        .map(|l| (l.partition, l.committed, l.end, l.lag))
+        .collect();
+    assert_eq!(
+        summary,
+        [(0, 7, Some(10), Some(3)), (1, 10, Some(10), Some(0))]
+    );
+    producer.close().await;
+    kafka.close().await;
+    cluster.shutdown().await;
+}

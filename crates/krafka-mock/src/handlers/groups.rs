@@ -270,3 +270,69 @@ pub fn leave(ctx: &BrokerContext, version: i16, request: &LeaveGroupRequest) -> 
         ..Default::default()
     }
 }
+
+/// Kafka's name for a phase, as ListGroups reports it.
+fn state_name(phase: crate::membership::Phase) -> &'static str {
+    use crate::membership::Phase;
+    match phase {
+        Phase::Empty => "Empty",
+        Phase::PreparingRebalance => "PreparingRebalance",
+        Phase::CompletingRebalance => "CompletingRebalance",
+        Phase::Stable => "Stable",
+    }
+}
+
+/// Answers a ListGroups (v0-5): the groups this broker coordinates, with members or with
+/// committed offsets (a group with offsets only is Empty, as in Kafka).
+pub fn list_groups(
+    ctx: &BrokerContext,
+    version: i16,
+    request: &krafka_protocol::messages::ListGroupsRequest,
+) -> krafka_protocol::messages::ListGroupsResponse {
+    use krafka_protocol::messages::ListGroupsResponse;
+    use krafka_protocol::messages::list_groups_response::ListedGroup;
+    let mut groups: std::collections::BTreeMap<String, (&'static str, String)> = ctx
+        .state
+        .groups
+        .names()
+        .into_iter()
+        .map(|g| (g, ("Empty", "consumer".to_owned())))
+        .collect();
+    for (name, phase, protocol_type) in ctx.state.memberships.states() {
+        groups.insert(
+            name,
+            (
+                state_name(phase),
+                protocol_type.unwrap_or_else(|| "consumer".into()),
+            ),
+        );
+    }
+    let listed = groups
+        .into_iter()
+        .filter(|(name, _)| is_coordinator(ctx, name))
+        .filter(|(_, (state, _))| {
+            request.states_filter.is_empty()
+                || version < 4
+                || request.states_filter.iter().any(|f| f.as_str() == *state)
+        })
+        .map(|(name, (state, protocol_type))| ListedGroup {
+            group_id: StrBytes::from_string(name),
+            protocol_type: StrBytes::from_string(protocol_type),
+            group_state: if version >= 4 {
+                StrBytes::from(state)
+            } else {
+                StrBytes::new()
+            },
+            group_type: if version >= 5 {
+                StrBytes::from("classic")
+            } else {
+                StrBytes::new()
+            },
+            ..Default::default()
+        })
+        .collect();
+    ListGroupsResponse {
+        groups: listed,
+        ..Default::default()
+    }
+}

@@ -43,6 +43,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::SYNC_GROUP, 0, 5),
     (ApiKey::HEARTBEAT, 0, 4),
     (ApiKey::LEAVE_GROUP, 0, 5),
+    (ApiKey::LIST_GROUPS, 0, 5),
 ];
 
 /// The versions of `api_key` broker `ctx` serves: [`SUPPORTED`], narrowed by any cap a test
@@ -107,6 +108,7 @@ pub async fn handle(
         RequestBody::SyncGroup(r) => groups::sync(ctx, version, &r).await.into(),
         RequestBody::Heartbeat(r) => groups::heartbeat(ctx, &r).into(),
         RequestBody::LeaveGroup(r) => groups::leave(ctx, version, &r).into(),
+        RequestBody::ListGroups(r) => groups::list_groups(ctx, version, &r).into(),
         RequestBody::Fetch(r) => fetch::handle(ctx, version, &r).await.into(),
         // The connection task only passes supported APIs; anything else gets no answer.
         _ => return None,
