@@ -18,12 +18,15 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::bench_consume::Broker;
 use crate::run_command;
 
 /// Krafka first: the table's ratios compare every peer with it.
 const CLIENTS: [&str; 4] = ["krafka", "rdkafka", "rdkafka-threaded", "krafka-0.28"];
 const BEGIN: &str = "<!-- peers:produce:begin (written by `cargo xtask bench peers --write`) -->";
 const END: &str = "<!-- peers:produce:end -->";
+const TANSU_BEGIN: &str = "<!-- peers:produce-tansu:begin (written by `cargo xtask bench peers --broker tansu --write`) -->";
+const TANSU_END: &str = "<!-- peers:produce-tansu:end -->";
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
@@ -103,7 +106,8 @@ pub(crate) fn options(args: &[String], known: &[&str]) -> Result<Options, String
 }
 
 fn peers(root: &Path, args: &[String]) -> Result<(), String> {
-    let options = options(args, &CLIENTS)?;
+    let (brokers, rest) = crate::bench_consume::broker_option(args, vec![Broker::Mock])?;
+    let options = options(&rest, &CLIENTS)?;
     let scale = if options.quick { 5 } else { 1 };
     let workloads = [
         Workload {
@@ -134,34 +138,37 @@ fn peers(root: &Path, args: &[String]) -> Result<(), String> {
 
     let (mock, client) = build(root, Profile::Release)?;
 
-    let mut rows = Vec::new();
-    for w in &workloads {
-        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); options.clients.len()];
-        for round in 0..options.rounds {
-            for k in 0..options.clients.len() {
-                // Rotate who goes first, so no client always meets a warm (or hot) machine.
-                let i = (k + round) % options.clients.len();
-                let name = &options.clients[i];
-                let sample = run_once(&mock, &client, name, w)?;
-                say(&format!(
-                    "{name:12} {} × {} B, {} partition(s), round {}: {:.0} records/s, {:.2} CPU-s",
-                    w.records,
-                    w.size,
-                    w.partitions,
-                    round + 1,
-                    w.records as f64 / sample.seconds,
-                    sample.cpu_seconds
-                ));
-                samples[i].push(sample);
+    for broker in brokers {
+        let mut rows = Vec::new();
+        for w in &workloads {
+            let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); options.clients.len()];
+            for round in 0..options.rounds {
+                for k in 0..options.clients.len() {
+                    // Rotate who goes first, so no client always meets a warm (or hot) machine.
+                    let i = (k + round) % options.clients.len();
+                    let name = &options.clients[i];
+                    let sample = run_once(root, broker, &mock, &client, name, w)?;
+                    say(&format!(
+                        "{name:12} {} {} × {} B, {} partition(s), round {}: {:.0} records/s, {:.2} CPU-s",
+                        broker.name(),
+                        w.records,
+                        w.size,
+                        w.partitions,
+                        round + 1,
+                        w.records as f64 / sample.seconds,
+                        sample.cpu_seconds
+                    ));
+                    samples[i].push(sample);
+                }
             }
+            rows.push(row(w, &samples));
         }
-        rows.push(row(w, &samples));
-    }
-    let table = table(&options, &rows);
-    say(&table);
-    if options.write {
-        write_docs(root, &table)?;
-        say("wrote the table into docs/performance.md");
+        let table = table(broker, &options, &rows);
+        say(&table);
+        if options.write {
+            write_docs(root, broker, &table)?;
+            say("wrote the table into docs/performance.md");
+        }
     }
     Ok(())
 }
@@ -234,7 +241,7 @@ pub fn smoke(root: &Path) -> Result<u64, String> {
         records: 2000,
     };
     for name in CLIENTS {
-        run_once(&mock, &client, name, &w)?;
+        run_once(root, Broker::Mock, &mock, &client, name, &w)?;
         say(&format!(
             "bench peers smoke: {name} delivered {} records",
             w.records
@@ -244,37 +251,35 @@ pub fn smoke(root: &Path) -> Result<u64, String> {
     Ok((CLIENTS.len() + consumers) as u64)
 }
 
-/// One client run against a fresh mock broker.
-fn run_once(mock: &Path, client: &Path, name: &str, w: &Workload) -> Result<Sample, String> {
-    let mut broker = Command::new(mock)
-        .args(["--no-auto-create", "--topic", "p1:1", "--topic", "p8:8"])
+/// One client run against a fresh broker (the mock process, or a tansu of its own).
+fn run_once(
+    root: &Path,
+    broker: Broker,
+    mock: &Path,
+    client: &Path,
+    name: &str,
+    w: &Workload,
+) -> Result<Sample, String> {
+    let (_running, bootstrap) =
+        crate::bench_consume::start(root, broker, mock, client, &[(w.topic, w.partitions)])?;
+    let output = Command::new(client)
+        .args([
+            "produce",
+            name,
+            &bootstrap,
+            w.topic,
+            &w.records.to_string(),
+            &w.size.to_string(),
+        ])
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", mock.display()))?;
-    let result = bootstrap(&mut broker).and_then(|bootstrap| {
-        let output = Command::new(client)
-            .args([
-                "produce",
-                name,
-                &bootstrap,
-                w.topic,
-                &w.records.to_string(),
-                &w.size.to_string(),
-            ])
-            .stdin(Stdio::null())
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", client.display()))?;
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        if !output.status.success() {
-            return Err(format!("{name} failed ({}): {stdout}", output.status));
-        }
-        parse_result(&stdout, w.records).map_err(|e| format!("{name}: {e}"))
-    });
-    let _ = broker.kill();
-    let _ = broker.wait();
-    result
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", client.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        return Err(format!("{name} failed ({}): {stdout}", output.status));
+    }
+    parse_result(&stdout, w.records).map_err(|e| format!("{name}: {e}"))
 }
 
 pub(crate) fn bootstrap(broker: &mut Child) -> Result<String, String> {
@@ -365,10 +370,16 @@ pub(crate) fn thousands(n: usize) -> String {
 }
 
 /// The produce table.
-fn table(options: &Options, rows: &[Row]) -> String {
+fn table(broker: Broker, options: &Options, rows: &[Row]) -> String {
+    let what = match broker {
+        Broker::Mock => "mock broker in its own process".to_owned(),
+        Broker::Tansu => "tansu 0.6.0 (memory storage) in its own process".to_owned(),
+    };
     comparison_table(
-        "Produce, acks=all, idempotent, linger 5 ms, batch 16 KiB, keyed, every delivery \
-         awaited; mock broker in its own process",
+        &format!(
+            "Produce, acks=all, idempotent, linger 5 ms, batch 16 KiB, keyed, every delivery \
+             awaited; {what}"
+        ),
         options,
         rows,
     )
@@ -416,8 +427,11 @@ pub(crate) fn thousands_rate(rate: f64) -> String {
     }
 }
 
-fn write_docs(root: &Path, table: &str) -> Result<(), String> {
-    write_between(root, BEGIN, END, table)
+fn write_docs(root: &Path, broker: Broker, table: &str) -> Result<(), String> {
+    match broker {
+        Broker::Mock => write_between(root, BEGIN, END, table),
+        Broker::Tansu => write_between(root, TANSU_BEGIN, TANSU_END, table),
+    }
 }
 
 /// Puts `table` into `docs/performance.md` between the `begin` and `end` markers.
@@ -501,7 +515,7 @@ mod tests {
             label: "w".into(),
             per_client: vec![[2e6, 200.0, 0.5, 10.0], [1e6, 100.0, 1.5, 30.0]],
         }];
-        let table = table(&options, &rows);
+        let table = table(Broker::Mock, &options, &rows);
         assert!(
             table.contains("| w | krafka | 2.00M | 200.0 | 0.50 | 10 | — |"),
             "{table}"

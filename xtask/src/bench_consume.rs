@@ -24,13 +24,13 @@ use crate::bench::{
 const CLIENTS: [&str; 3] = ["krafka", "rdkafka", "krafka-0.28"];
 
 #[derive(Clone, Copy, PartialEq, Debug)]
-enum Broker {
+pub(crate) enum Broker {
     Mock,
     Tansu,
 }
 
 impl Broker {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Broker::Mock => "mock",
             Broker::Tansu => "tansu",
@@ -47,7 +47,16 @@ impl Broker {
 
 /// The comparison's own option (which brokers), then the common ones.
 fn options(args: &[String]) -> Result<(Vec<Broker>, Options), String> {
-    let mut brokers = vec![Broker::Mock, Broker::Tansu];
+    let (brokers, rest) = broker_option(args, vec![Broker::Mock, Broker::Tansu])?;
+    Ok((brokers, crate::bench::options(&rest, &CLIENTS)?))
+}
+
+/// Takes `--broker mock|tansu|both` out of `args` (`default` when absent); the rest stays.
+pub(crate) fn broker_option(
+    args: &[String],
+    default: Vec<Broker>,
+) -> Result<(Vec<Broker>, Vec<String>), String> {
+    let mut brokers = default;
     let mut rest = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -62,7 +71,7 @@ fn options(args: &[String]) -> Result<(Vec<Broker>, Options), String> {
             rest.push(arg.clone());
         }
     }
-    Ok((brokers, crate::bench::options(&rest, &CLIENTS)?))
+    Ok((brokers, rest))
 }
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
@@ -133,7 +142,7 @@ pub fn smoke(root: &Path, mock: &Path, client: &Path) -> Result<usize, String> {
 }
 
 /// A running broker for one workload; killed when dropped.
-struct Running(Child);
+pub(crate) struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
@@ -142,12 +151,23 @@ impl Drop for Running {
     }
 }
 
-fn start(root: &Path, broker: Broker, mock: &Path) -> Result<(Running, String), String> {
+/// A fresh broker with `topics` (name, partitions): the mock process creates them at start,
+/// a tansu of its own gets them through `krafka-peers create-topic`.
+pub(crate) fn start(
+    root: &Path,
+    broker: Broker,
+    mock: &Path,
+    client: &Path,
+    topics: &[(&str, u32)],
+) -> Result<(Running, String), String> {
     match broker {
         Broker::Mock => {
-            let mut child = Command::new(mock)
-                .args(["--no-auto-create", "--topic", "c1:1", "--topic", "c8:8"])
-                .args(["--topic", "k8:8"])
+            let mut command = Command::new(mock);
+            command.arg("--no-auto-create");
+            for (name, partitions) in topics {
+                command.args(["--topic", &format!("{name}:{partitions}")]);
+            }
+            let mut child = command
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .spawn()
@@ -159,7 +179,18 @@ fn start(root: &Path, broker: Broker, mock: &Path) -> Result<(Running, String), 
         Broker::Tansu => {
             let log = root.join("target").join("bench-tansu.log");
             let (child, addr) = crate::broker::spawn_tansu(root, &log)?;
-            Ok((Running(child), addr))
+            let running = Running(child);
+            for (name, partitions) in topics {
+                let status = Command::new(client)
+                    .args(["create-topic", &addr, name, &partitions.to_string()])
+                    .stdin(Stdio::null())
+                    .status()
+                    .map_err(|e| format!("cannot run {}: {e}", client.display()))?;
+                if !status.success() {
+                    return Err(format!("creating {name} on tansu failed: {status}"));
+                }
+            }
+            Ok((running, addr))
         }
     }
 }
@@ -192,22 +223,12 @@ fn measure(
     w: &Workload,
     options: &Options,
 ) -> Result<Row, String> {
-    let (_running, addr) = start(root, broker, mock)?;
+    let (_running, addr) = start(root, broker, mock, client, &[(w.topic, w.partitions)])?;
     let (records, size, partitions) = (
         w.records.to_string(),
         w.size.to_string(),
         w.partitions.to_string(),
     );
-    if broker == Broker::Tansu {
-        let status = Command::new(client)
-            .args(["create-topic", &addr, w.topic, &partitions])
-            .stdin(Stdio::null())
-            .status()
-            .map_err(|e| format!("cannot run {}: {e}", client.display()))?;
-        if !status.success() {
-            return Err(format!("creating {} on tansu failed: {status}", w.topic));
-        }
-    }
     peers(
         client,
         &["produce", "krafka", &addr, w.topic, &records, &size],
