@@ -126,6 +126,7 @@ impl MockClusterBuilder {
                 BrokerContext {
                     state: state.clone(),
                     node_id,
+                    peer: None,
                 },
             ));
         }

@@ -18,8 +18,8 @@
 //!
 //! Served today: ApiVersions, Metadata, CreateTopics, InitProducerId, Produce (with idempotent
 //! sequence checks), Fetch (with KIP-227 sessions), ListOffsets, FindCoordinator, OffsetCommit,
-//! OffsetFetch, the classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup), ListGroups,
-//! DeleteTopics, CreatePartitions and DescribeConfigs. Faults
+//! OffsetFetch, the classic group protocol (JoinGroup, SyncGroup, Heartbeat, LeaveGroup),
+//! ListGroups, DescribeGroups, DeleteTopics, CreatePartitions and DescribeConfigs. Faults
 //! are injected per API with [`MockCluster::on`] (see [`faults`]); partitions' leaders move
 //! with [`MockCluster::move_leader`]; brokers go down and up ([`MockCluster::broker_down`]);
 //! every request is logged ([`MockCluster::requests`]).

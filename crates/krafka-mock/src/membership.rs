@@ -53,6 +53,10 @@ pub struct Member {
     pub last_seen: Instant,
     /// Its assignment in the current generation.
     pub assignment: Bytes,
+    /// The client id of its latest join.
+    pub client_id: String,
+    /// The address its latest join came from.
+    pub client_host: String,
 }
 
 /// One group.
@@ -75,6 +79,10 @@ pub struct Group {
     deadline: Option<Instant>,
     fenced: BTreeSet<String>,
     next_member: u64,
+    /// The answer of each join a completed rebalance took in, until its handler collects it.
+    /// Kafka answers every waiting join at completion; kept here, a join still answers with
+    /// its generation after another member's join has already started the next rebalance.
+    answers: BTreeMap<String, JoinResult>,
 }
 
 /// What a joining member is told once its rebalance completes.
@@ -92,6 +100,36 @@ pub struct JoinResult {
     pub members: Vec<(String, Option<String>, Bytes)>,
 }
 
+/// A group as DescribeGroups reports it.
+#[derive(Debug, Clone)]
+pub struct GroupSummary {
+    /// The phase.
+    pub phase: Phase,
+    /// The protocol type.
+    pub protocol_type: Option<String>,
+    /// The chosen protocol, once Stable.
+    pub protocol: Option<String>,
+    /// The members, by id.
+    pub members: Vec<MemberSummary>,
+}
+
+/// A member as DescribeGroups reports it.
+#[derive(Debug, Clone)]
+pub struct MemberSummary {
+    /// Its id.
+    pub member_id: String,
+    /// Its static instance id.
+    pub instance_id: Option<String>,
+    /// The client id of its latest join.
+    pub client_id: String,
+    /// The address of its latest join.
+    pub client_host: String,
+    /// Its metadata for the chosen protocol (empty unless Stable).
+    pub metadata: Bytes,
+    /// Its assignment (empty unless Stable).
+    pub assignment: Bytes,
+}
+
 /// A join as the request states it.
 #[derive(Debug, Clone)]
 pub struct JoinRequest {
@@ -101,6 +139,8 @@ pub struct JoinRequest {
     pub instance_id: Option<String>,
     /// The client id, used to make member ids readable.
     pub client_id: String,
+    /// The address the join came from (`/127.0.0.1`, as Kafka reports it).
+    pub client_host: String,
     /// The protocol type.
     pub protocol_type: String,
     /// The protocols, in preference order.
@@ -136,6 +176,7 @@ impl Group {
             deadline: None,
             fenced: BTreeSet::new(),
             next_member: 1,
+            answers: BTreeMap::new(),
         }
     }
 
@@ -169,6 +210,9 @@ impl Group {
     }
 
     fn start_rebalance(&mut self, now: Instant) {
+        // A departed member's answer has nobody left to collect it.
+        let members = &self.members;
+        self.answers.retain(|id, _| members.contains_key(id));
         if self.members.is_empty() {
             self.phase = Phase::Empty;
             self.joined.clear();
@@ -239,6 +283,8 @@ impl Group {
                             m.last_seen = now;
                             m.session_timeout = request.session_timeout;
                             m.rebalance_timeout = request.rebalance_timeout;
+                            m.client_id = request.client_id;
+                            m.client_host = request.client_host;
                         }
                         return Ok(JoinOutcome::Joined(id));
                     }
@@ -258,6 +304,7 @@ impl Group {
         } else {
             return Err(ErrorCode::UNKNOWN_MEMBER_ID);
         };
+        self.answers.remove(&member_id);
         let assignment = self
             .members
             .get(&member_id)
@@ -272,6 +319,8 @@ impl Group {
                 rebalance_timeout: request.rebalance_timeout,
                 last_seen: now,
                 assignment,
+                client_id: request.client_id,
+                client_host: request.client_host,
             },
         );
         self.protocol_type = Some(request.protocol_type);
@@ -314,7 +363,20 @@ impl Group {
             member.assignment = Bytes::new();
             member.last_seen = now;
         }
+        self.answers = self
+            .members
+            .keys()
+            .filter_map(|id| Some((id.clone(), self.join_result(id)?)))
+            .collect();
         true
+    }
+
+    /// The answer for `member_id`'s waiting join: the one its rebalance completed with, or,
+    /// for a join that needed no rebalance (a static member's return), the current generation.
+    pub fn take_join_answer(&mut self, member_id: &str) -> Option<JoinResult> {
+        self.answers
+            .remove(member_id)
+            .or_else(|| self.join_result(member_id))
     }
 
     /// The protocol a rebalance would choose now: the first of the leader's protocols that
@@ -504,6 +566,43 @@ impl Memberships {
             .collect()
     }
 
+    /// What DescribeGroups reports of `group`; `None` if it has no membership record.
+    pub fn describe(&self, group: &str) -> Option<GroupSummary> {
+        let mut groups = self.groups.lock();
+        let g = groups.get_mut(group)?;
+        g.expire(Instant::now());
+        // As Kafka's coordinator: metadata and assignments only once they mean something,
+        // in a Stable group; otherwise the members alone.
+        let stable = g.phase == Phase::Stable;
+        let protocol = if stable { g.protocol.clone() } else { None };
+        let members = g
+            .members
+            .iter()
+            .map(|(id, m)| MemberSummary {
+                member_id: id.clone(),
+                instance_id: m.instance_id.clone(),
+                client_id: m.client_id.clone(),
+                client_host: m.client_host.clone(),
+                metadata: protocol
+                    .as_ref()
+                    .and_then(|p| m.protocols.iter().find(|(n, _)| n == p))
+                    .map(|(_, md)| md.clone())
+                    .unwrap_or_default(),
+                assignment: if stable {
+                    m.assignment.clone()
+                } else {
+                    Bytes::new()
+                },
+            })
+            .collect();
+        Some(GroupSummary {
+            phase: g.phase,
+            protocol_type: g.protocol_type.clone(),
+            protocol,
+            members,
+        })
+    }
+
     /// The members of `group`, for inspection.
     pub fn members(&self, group: &str) -> Vec<String> {
         self.groups
@@ -523,6 +622,7 @@ mod tests {
             member_id: member.into(),
             instance_id: None,
             client_id: "c".into(),
+            client_host: "/127.0.0.1".into(),
             protocol_type: "consumer".into(),
             protocols: vec![("range".into(), Bytes::from_static(b"md"))],
             session_timeout: Duration::from_millis(timeout_ms),
@@ -653,5 +753,37 @@ mod tests {
         assert_ne!(third, second);
         assert_eq!(g.phase, Phase::CompletingRebalance);
         assert_eq!(g.generation, 2);
+    }
+
+    #[test]
+    fn a_completed_join_keeps_its_answer_when_the_next_rebalance_starts_first() {
+        let mut g = Group::new();
+        let now = Instant::now();
+        let mut request = join("", 10_000);
+        request.requires_member_id = false;
+        // a's join completes generation 1 …
+        let a = joined(g.join(request.clone(), now));
+        assert_eq!((g.phase, g.generation), (Phase::CompletingRebalance, 1));
+        // … but b's join starts generation 2 before a's handler collects the answer.
+        let b = joined(g.join(request, now));
+        assert_eq!(g.phase, Phase::PreparingRebalance);
+        let answer = g
+            .take_join_answer(&a)
+            .expect("a is told about generation 1");
+        assert_eq!((answer.generation, answer.leader.as_str()), (1, a.as_str()));
+        assert!(g.take_join_answer(&b).is_none(), "b waits for generation 2");
+
+        // a rejoins (its sync fails with REBALANCE_IN_PROGRESS): generation 2 completes and
+        // both are answered from it, whoever collects first.
+        joined(g.join(join(&a, 10_000), now));
+        assert_eq!((g.phase, g.generation), (Phase::CompletingRebalance, 2));
+        assert_eq!(g.take_join_answer(&b).map(|r| r.generation), Some(2));
+        assert_eq!(g.take_join_answer(&a).map(|r| r.generation), Some(2));
+
+        // Members that leave take their uncollected answers with them.
+        g.leave(&a, None, now).unwrap();
+        g.leave(&b, None, now).unwrap();
+        assert_eq!(g.phase, Phase::Empty);
+        assert!(g.answers.is_empty());
     }
 }

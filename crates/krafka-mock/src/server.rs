@@ -30,7 +30,9 @@ pub async fn serve(listener: TcpListener, ctx: BrokerContext, mut shutdown: watc
                 Ok((stream, peer)) => {
                     debug!(node = ctx.node_id, %peer, "connection accepted");
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(stream, ctx.clone(), shutdown.clone()));
+                    let mut conn = ctx.clone();
+                    conn.peer = Some(peer);
+                    tokio::spawn(serve_connection(stream, conn, shutdown.clone()));
                 }
                 Err(e) => warn!(node = ctx.node_id, error = %e, "accept failed"),
             },

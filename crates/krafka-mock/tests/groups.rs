@@ -1,4 +1,5 @@
-//! Group coordination without membership yet: FindCoordinator and committed offsets.
+//! Group coordination: FindCoordinator, committed offsets, the classic group protocol, and
+//! how ListGroups and DescribeGroups report groups.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -335,5 +336,84 @@ async fn two_members_join_rebalance_sync_commit_and_leave() {
     );
     let alone = a.call(&join_request(&a_id), 9).await;
     assert_eq!(alone.generation_id, 3);
+    cluster.shutdown().await;
+}
+
+fn describe(group: &str) -> m::DescribeGroupsRequest {
+    m::DescribeGroupsRequest {
+        groups: vec![StrBytes::from_string(group.to_string())],
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn describe_groups_reports_members_once_stable_and_only_at_the_coordinator() {
+    let cluster = MockCluster::builder()
+        .brokers(2)
+        .topic("t", 2)
+        .start()
+        .await
+        .unwrap();
+    let mut any = RawClient::connect(cluster.broker_addrs()[0]).await;
+    let (_, addr) = coordinator(&mut any, "g").await;
+    let other = cluster
+        .broker_addrs()
+        .iter()
+        .copied()
+        .find(|a| *a != addr)
+        .unwrap();
+    let mut elsewhere = RawClient::connect(other).await;
+    let refused = elsewhere.call(&describe("g"), 5).await;
+    assert_eq!(refused.groups[0].error_code, ErrorCode::NOT_COORDINATOR.0);
+    let mut a = RawClient::connect(addr).await;
+    let unknown = a.call(&describe("g"), 5).await;
+    assert_eq!(unknown.groups[0].group_state.as_str(), "Dead");
+
+    // Joined but not yet synced: the member, without metadata or assignment.
+    let joined = join_new(&mut a).await;
+    let a_id = joined.member_id.to_string();
+    let completing = a.call(&describe("g"), 5).await.groups.remove(0);
+    assert_eq!(completing.group_state.as_str(), "CompletingRebalance");
+    assert_eq!(completing.members.len(), 1);
+    assert!(completing.members[0].member_assignment.is_empty());
+    assert_eq!(completing.protocol_data.as_str(), "");
+
+    a.call(&sync_request(&a_id, 1, &[(a_id.as_str(), b"p0")]), 5)
+        .await;
+    let stable = a.call(&describe("g"), 5).await.groups.remove(0);
+    assert_eq!(
+        (
+            stable.error_code,
+            stable.group_state.as_str(),
+            stable.protocol_type.as_str(),
+            stable.protocol_data.as_str()
+        ),
+        (0, "Stable", "consumer", "range")
+    );
+    let member = &stable.members[0];
+    assert_eq!(member.member_id.as_str(), a_id);
+    assert_eq!(member.client_host.as_str(), "/127.0.0.1");
+    assert_eq!(member.member_metadata.as_ref(), b"subscription");
+    assert_eq!(member.member_assignment.as_ref(), b"p0");
+
+    // Everyone gone: Empty, still a consumer group.
+    a.call(
+        &m::LeaveGroupRequest {
+            group_id: "g".into(),
+            member_id: StrBytes::from_string(a_id.clone()),
+            ..Default::default()
+        },
+        2,
+    )
+    .await;
+    let empty = a.call(&describe("g"), 5).await.groups.remove(0);
+    assert_eq!(
+        (
+            empty.group_state.as_str(),
+            empty.protocol_type.as_str(),
+            empty.members.len()
+        ),
+        ("Empty", "consumer", 0)
+    );
     cluster.shutdown().await;
 }

@@ -74,6 +74,9 @@ pub async fn join(
             .collect(),
         session_timeout: session,
         rebalance_timeout: rebalance,
+        client_host: ctx
+            .peer
+            .map_or_else(String::new, |peer| format!("/{}", peer.ip())),
         requires_member_id: version >= 4,
     };
     let memberships = &ctx.state.memberships;
@@ -94,7 +97,7 @@ pub async fn join(
         changed.as_mut().enable();
         let (result, deadline) = memberships.with(group, |g| {
             g.try_complete(Instant::now());
-            (g.join_result(&member_id), g.deadline())
+            (g.take_join_answer(&member_id), g.deadline())
         });
         if let Some(result) = result {
             return JoinGroupResponse {
@@ -333,6 +336,79 @@ pub fn list_groups(
         .collect();
     ListGroupsResponse {
         groups: listed,
+        ..Default::default()
+    }
+}
+
+/// Answers a DescribeGroups (v0-5): each group's state, protocol and members. A group this
+/// broker does not coordinate is NOT_COORDINATOR; one it knows nothing of is `Dead`, and one
+/// with committed offsets but no members is `Empty`, as on Kafka before v6.
+pub fn describe_groups(
+    ctx: &BrokerContext,
+    version: i16,
+    request: &krafka_protocol::messages::DescribeGroupsRequest,
+) -> krafka_protocol::messages::DescribeGroupsResponse {
+    use krafka_protocol::messages::DescribeGroupsResponse;
+    use krafka_protocol::messages::describe_groups_response::{
+        DescribedGroup, DescribedGroupMember,
+    };
+    let known_offsets = ctx.state.groups.names();
+    let groups = request
+        .groups
+        .iter()
+        .map(|name| {
+            let mut described = DescribedGroup {
+                group_id: name.clone(),
+                authorized_operations: i32::MIN,
+                ..Default::default()
+            };
+            if !is_coordinator(ctx, name.as_str()) {
+                described.error_code = ErrorCode::NOT_COORDINATOR.0;
+                return described;
+            }
+            match ctx.state.memberships.describe(name.as_str()) {
+                Some(summary) if !summary.members.is_empty() => {
+                    described.group_state = StrBytes::from(state_name(summary.phase));
+                    described.protocol_type =
+                        StrBytes::from_string(summary.protocol_type.unwrap_or_default());
+                    described.protocol_data =
+                        StrBytes::from_string(summary.protocol.unwrap_or_default());
+                    described.members = summary
+                        .members
+                        .into_iter()
+                        .map(|m| DescribedGroupMember {
+                            member_id: StrBytes::from_string(m.member_id),
+                            group_instance_id: if version >= 4 {
+                                m.instance_id.map(StrBytes::from_string)
+                            } else {
+                                None
+                            },
+                            client_id: StrBytes::from_string(m.client_id),
+                            client_host: StrBytes::from_string(m.client_host),
+                            member_metadata: m.metadata,
+                            member_assignment: m.assignment,
+                            ..Default::default()
+                        })
+                        .collect();
+                }
+                summary => {
+                    let known =
+                        summary.is_some() || known_offsets.iter().any(|g| g == name.as_str());
+                    described.group_state = StrBytes::from(if known { "Empty" } else { "Dead" });
+                    if known {
+                        // A group whose members all left keeps its protocol type; one that
+                        // only ever committed offsets is a consumer group's.
+                        let kind = summary.and_then(|s| s.protocol_type);
+                        described.protocol_type =
+                            StrBytes::from_string(kind.unwrap_or_else(|| "consumer".to_owned()));
+                    }
+                }
+            }
+            described
+        })
+        .collect();
+    DescribeGroupsResponse {
+        groups,
         ..Default::default()
     }
 }

@@ -44,6 +44,7 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::HEARTBEAT, 0, 4),
     (ApiKey::LEAVE_GROUP, 0, 5),
     (ApiKey::LIST_GROUPS, 0, 5),
+    (ApiKey::DESCRIBE_GROUPS, 0, 5),
 ];
 
 /// The versions of `api_key` broker `ctx` serves: [`SUPPORTED`], narrowed by any cap a test
@@ -69,6 +70,9 @@ pub struct BrokerContext {
     pub state: Arc<ClusterState>,
     /// This broker's node id.
     pub node_id: i32,
+    /// The client's address, on a connection's own copy (what DescribeGroups reports as a
+    /// member's host).
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 /// Whether broker `ctx` coordinates `group` (see [`crate::groups`]).
@@ -109,6 +113,7 @@ pub async fn handle(
         RequestBody::Heartbeat(r) => groups::heartbeat(ctx, &r).into(),
         RequestBody::LeaveGroup(r) => groups::leave(ctx, version, &r).into(),
         RequestBody::ListGroups(r) => groups::list_groups(ctx, version, &r).into(),
+        RequestBody::DescribeGroups(r) => groups::describe_groups(ctx, version, &r).into(),
         RequestBody::Fetch(r) => fetch::handle(ctx, version, &r).await.into(),
         // The connection task only passes supported APIs; anything else gets no answer.
         _ => return None,
