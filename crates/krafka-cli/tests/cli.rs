@@ -272,6 +272,34 @@ fn topics_are_created_listed_described_and_deleted() {
     );
     let (ok, out, err) = krafka(&["groups", "--bootstrap", &bootstrap, "describe", "readers"]);
     assert!(ok && out.contains("total lag 0"), "{out}{err}");
+    assert!(out.starts_with("group readers: Empty"), "{out}");
+    // A live member: its partitions, client id and address.
+    let watcher = Broker(
+        Command::new(env!("CARGO_BIN_EXE_krafka"))
+            .args(["consume", "--bootstrap", &bootstrap, "events"])
+            .args(["--group", "watchers"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let out = loop {
+        let (ok, out, err) = krafka(&["groups", "--bootstrap", &bootstrap, "describe", "watchers"]);
+        assert!(ok, "{out}{err}");
+        if out.starts_with("group watchers: Stable (consumer, ") && out.contains("1 member\n") {
+            break out;
+        }
+        assert!(Instant::now() < deadline, "never stable: {out}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let member: Vec<&str> = out.lines().nth(2).unwrap().split('\t').collect();
+    assert_eq!(
+        member[1..],
+        ["-", "krafka-cli", "/127.0.0.1", "events:0,1,2"],
+        "{out}"
+    );
+    drop(watcher);
     let (ok, _, _) = run(&["delete", "events"]);
     assert!(ok);
     let (ok, out, _) = run(&["list"]);

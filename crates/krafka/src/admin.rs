@@ -32,6 +32,20 @@ pub enum AdminError {
         /// The broker's message, if it gave one.
         message: Option<String>,
     },
+    /// The group coordinator refused, for `group`.
+    Group {
+        /// The group the refusal is about.
+        group: String,
+        /// The broker's error code.
+        code: ErrorCode,
+    },
+    /// A broker's answer held bytes that do not decode (e.g. a member's assignment).
+    Malformed {
+        /// What did not decode.
+        what: String,
+        /// Why.
+        error: krafka_protocol::DecodeError,
+    },
 }
 
 impl fmt::Display for AdminError {
@@ -49,6 +63,8 @@ impl fmt::Display for AdminError {
                 }
                 Ok(())
             }
+            AdminError::Group { group, code } => write!(f, "group {group}: {code}"),
+            AdminError::Malformed { what, error } => write!(f, "{what}: {error}"),
         }
     }
 }

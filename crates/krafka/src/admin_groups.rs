@@ -1,16 +1,18 @@
 //! Consumer-group administration for [`Admin`]: list the cluster's groups (ListGroups to every
-//! broker, each lists the groups it coordinates), and describe a group's committed offsets and
-//! lag (OffsetFetch at its coordinator, end offsets by ListOffsets per leader).
+//! broker, each lists the groups it coordinates), describe a group's members and their
+//! partitions (DescribeGroups at its coordinator), and its committed offsets and lag
+//! (OffsetFetch at its coordinator, end offsets by ListOffsets per leader).
 
 use std::collections::BTreeMap;
 
-use krafka_net::NetError;
+use krafka_net::{BrokerConnection, NetError};
 use krafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use krafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use krafka_protocol::messages::{
-    FindCoordinatorRequest, ListGroupsRequest, ListOffsetsRequest, OffsetFetchRequest,
+    ConsumerProtocolAssignment, DescribeGroupsRequest, FindCoordinatorRequest, ListGroupsRequest,
+    ListOffsetsRequest, OffsetFetchRequest,
 };
-use krafka_protocol::{ApiKey, ErrorCode, StrBytes};
+use krafka_protocol::{ApiKey, Decode, DecodeError, ErrorCode, StrBytes, codec};
 
 use crate::admin::{Admin, AdminError};
 
@@ -23,6 +25,38 @@ pub struct GroupListing {
     pub protocol_type: String,
     /// Its state (`Stable`, `Empty`, …; empty from brokers before ListGroups v4).
     pub state: String,
+}
+
+/// A group as its coordinator describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDescription {
+    /// Its id.
+    pub group: String,
+    /// Its state: `Stable`, `PreparingRebalance`, `CompletingRebalance`, `Empty` (no members;
+    /// perhaps committed offsets), or `Dead` (the coordinator knows nothing of it).
+    pub state: String,
+    /// Its protocol type (`consumer` for consumer groups).
+    pub protocol_type: String,
+    /// The assignor its members chose (`range`, `cooperative-sticky`, …); empty unless Stable.
+    pub assignor: String,
+    /// Its members, by id.
+    pub members: Vec<GroupMember>,
+}
+
+/// One member of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMember {
+    /// The id the coordinator gave it.
+    pub member_id: String,
+    /// Its `group.instance.id`, for a static member.
+    pub instance_id: Option<String>,
+    /// Its `client.id`.
+    pub client_id: String,
+    /// The address it joined from, as the broker saw it.
+    pub host: String,
+    /// Its partitions, by topic, sorted. Empty while the group rebalances and for groups
+    /// whose protocol type is not `consumer`.
+    pub assignment: Vec<(String, Vec<i32>)>,
 }
 
 /// One partition of a group: where it is committed and how far behind the log's end.
@@ -40,16 +74,42 @@ pub struct PartitionLag {
     pub lag: Option<i64>,
 }
 
-fn refused(what: &str, code: i16) -> Result<(), AdminError> {
+fn refused(group: &str, code: i16) -> Result<(), AdminError> {
     let code = ErrorCode(code);
     if code.is_ok() {
         return Ok(());
     }
-    Err(AdminError::Broker {
-        topic: what.to_owned(),
+    Err(AdminError::Group {
+        group: group.to_owned(),
         code,
-        message: None,
     })
+}
+
+/// A consumer-protocol assignment (a version, then `ConsumerProtocolAssignment`) as sorted
+/// partitions by topic. Empty bytes are an empty assignment.
+fn decode_assignment(bytes: &bytes::Bytes) -> Result<Vec<(String, Vec<i32>)>, DecodeError> {
+    if bytes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut buf = bytes.clone();
+    // Newer versions only add fields at the end: read them as the newest we know.
+    let version = codec::get_i16(&mut buf)?.clamp(0, 3);
+    let assignment = ConsumerProtocolAssignment::decode(&mut buf, version)?;
+    let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    for t in assignment.assigned_partitions {
+        by_topic
+            .entry(t.topic.to_string())
+            .or_default()
+            .extend(t.partitions);
+    }
+    Ok(by_topic
+        .into_iter()
+        .map(|(topic, mut partitions)| {
+            partitions.sort_unstable();
+            partitions.dedup();
+            (topic, partitions)
+        })
+        .collect())
 }
 
 impl Admin {
@@ -73,6 +133,56 @@ impl Admin {
             }
         }
         Ok(found.into_values().collect())
+    }
+
+    /// `group`'s state, assignor and members with their partitions. Cancel-safe.
+    pub async fn describe_group(&self, group: &str) -> Result<GroupDescription, AdminError> {
+        let coordinator = self.coordinator(group).await?;
+        let request = DescribeGroupsRequest {
+            groups: vec![StrBytes::from_string(group.to_owned())],
+            ..Default::default()
+        };
+        let response = coordinator.send_negotiated(&request).await?;
+        let described = response
+            .groups
+            .into_iter()
+            .find(|g| g.group_id.as_str() == group)
+            .ok_or_else(|| AdminError::Group {
+                group: group.to_owned(),
+                code: ErrorCode::GROUP_ID_NOT_FOUND,
+            })?;
+        refused(group, described.error_code)?;
+        let consumer = described.protocol_type.as_str() == "consumer";
+        let members = described
+            .members
+            .into_iter()
+            .map(|m| {
+                let assignment = if consumer {
+                    decode_assignment(&m.member_assignment).map_err(|error| {
+                        AdminError::Malformed {
+                            what: format!("group {group}: assignment of {}", m.member_id),
+                            error,
+                        }
+                    })?
+                } else {
+                    Vec::new()
+                };
+                Ok(GroupMember {
+                    member_id: m.member_id.to_string(),
+                    instance_id: m.group_instance_id.map(|i| i.to_string()),
+                    client_id: m.client_id.to_string(),
+                    host: m.client_host.to_string(),
+                    assignment,
+                })
+            })
+            .collect::<Result<Vec<_>, AdminError>>()?;
+        Ok(GroupDescription {
+            group: group.to_owned(),
+            state: described.group_state.to_string(),
+            protocol_type: described.protocol_type.to_string(),
+            assignor: described.protocol_data.to_string(),
+            members,
+        })
     }
 
     /// `group`'s committed offsets and each partition's lag behind the log's end. Cancel-safe.
@@ -151,8 +261,8 @@ impl Admin {
             .collect())
     }
 
-    /// Every partition `group` has committed: (topic, partition, offset), sorted.
-    async fn group_offsets(&self, group: &str) -> Result<Vec<(String, i32, i64)>, AdminError> {
+    /// A connection to `group`'s coordinator (FindCoordinator at any broker).
+    async fn coordinator(&self, group: &str) -> Result<BrokerConnection, AdminError> {
         let snapshot = self.metadata().refresh().await?;
         let any = snapshot
             .brokers
@@ -182,7 +292,12 @@ impl Admin {
             (found.error_code, found.node_id)
         };
         refused(group, code)?;
-        let coordinator = self.metadata().pool().get_connection_by_id(node).await?;
+        Ok(self.metadata().pool().get_connection_by_id(node).await?)
+    }
+
+    /// Every partition `group` has committed: (topic, partition, offset), sorted.
+    async fn group_offsets(&self, group: &str) -> Result<Vec<(String, i32, i64)>, AdminError> {
+        let coordinator = self.coordinator(group).await?;
         let v = coordinator.api_version(ApiKey::OFFSET_FETCH).unwrap_or(1);
         let mut request = OffsetFetchRequest::default();
         if v >= 8 {

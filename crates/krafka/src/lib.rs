@@ -49,7 +49,7 @@ mod profile;
 mod properties;
 
 pub use admin::{Admin, AdminError, NewTopic};
-pub use admin_groups::{GroupListing, PartitionLag};
+pub use admin_groups::{GroupDescription, GroupListing, GroupMember, PartitionLag};
 pub use client::{ClientError, Krafka, KrafkaBuilder};
 #[cfg(feature = "consumer")]
 pub use krafka_consumer as consumer;

@@ -192,3 +192,98 @@ async fn admin_lists_groups_and_reports_their_lag() {
     kafka.close().await;
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_describes_a_groups_members_and_their_partitions() {
+    let cluster = krafka_mock::MockCluster::builder()
+        .brokers(3)
+        .topic("orders", 4)
+        .start()
+        .await
+        .unwrap();
+    let kafka = Krafka::builder(cluster.bootstrap())
+        .client_id("svc")
+        .connect()
+        .await
+        .unwrap();
+    let admin = kafka.admin();
+    let unknown = admin.describe_group("nobody").await.unwrap();
+    assert_eq!((unknown.state.as_str(), unknown.members.len()), ("Dead", 0));
+
+    // Two members, one of them static, polling until told to stop.
+    let (stop, _) = tokio::sync::watch::channel(false);
+    let mut members = Vec::new();
+    for instance in [None, Some("billing-1")] {
+        let mut consumer = kafka
+            .consumer_with("billing", |c| {
+                let c = c.heartbeat_interval(Duration::from_millis(100));
+                match instance {
+                    Some(id) => c.group_instance_id(id),
+                    None => c,
+                }
+            })
+            .unwrap();
+        consumer.subscribe(["orders"]).unwrap();
+        let mut stopped = stop.subscribe();
+        members.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stopped.changed() => break,
+                    polled = consumer.poll(100) => { polled.unwrap(); }
+                }
+            }
+            consumer.close().await;
+        }));
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let described = loop {
+        let d = admin.describe_group("billing").await.unwrap();
+        let assigned: usize = d
+            .members
+            .iter()
+            .flat_map(|m| &m.assignment)
+            .map(|(_, ps)| ps.len())
+            .sum();
+        if d.state == "Stable" && d.members.len() == 2 && assigned == 4 {
+            break d;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never stable: {d:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(described.protocol_type, "consumer");
+    assert!(!described.assignor.is_empty(), "{described:?}");
+    let mut partitions: Vec<i32> = described
+        .members
+        .iter()
+        .flat_map(|m| &m.assignment)
+        .inspect(|(topic, _)| assert_eq!(topic, "orders"))
+        .flat_map(|(_, ps)| ps.iter().copied())
+        .collect();
+    partitions.sort_unstable();
+    assert_eq!(
+        partitions,
+        [0, 1, 2, 3],
+        "each partition to exactly one member"
+    );
+    for m in &described.members {
+        assert_eq!(m.client_id, "svc");
+        assert_eq!(m.host, "/127.0.0.1");
+        assert!(!m.assignment.is_empty(), "{m:?}");
+    }
+    let static_ids: Vec<_> = described
+        .members
+        .iter()
+        .filter_map(|m| m.instance_id.as_deref())
+        .collect();
+    assert_eq!(static_ids, ["billing-1"]);
+
+    stop.send_replace(true);
+    for m in members {
+        m.await.unwrap();
+    }
+    kafka.close().await;
+    cluster.shutdown().await;
+}
