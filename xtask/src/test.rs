@@ -75,6 +75,7 @@ const REAL_BROKER_CRATES: &[&str] = &[
     "krafka-net",
     "krafka-producer",
     "krafka-consumer",
+    "krafka",
     "krafka-cli",
 ];
 
