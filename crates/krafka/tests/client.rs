@@ -287,3 +287,72 @@ async fn admin_describes_a_groups_members_and_their_partitions() {
     kafka.close().await;
     cluster.shutdown().await;
 }
+
+/// `Admin`'s read calls claim cancel safety: one dropped while its request is at the broker
+/// leaves the shared connections fit for the next call, which gets its own answer (not the
+/// abandoned one's), both at once and after the abandoned answer has arrived.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_calls_dropped_mid_request_leave_the_client_working() {
+    use krafka::protocol::ApiKey;
+    use krafka_mock::{Control, Times};
+
+    let cluster = krafka_mock::MockCluster::builder()
+        .brokers(3)
+        .topic("orders", 2)
+        .start()
+        .await
+        .unwrap();
+    let kafka = Krafka::builder(cluster.bootstrap())
+        .connect()
+        .await
+        .unwrap();
+    let mut consumer = kafka.consumer("billing").unwrap();
+    consumer
+        .commit_offsets([(TopicPartition::new("orders", 1), 0)])
+        .await
+        .unwrap();
+    consumer.close().await;
+    let admin = kafka.admin();
+    let hold = Duration::from_millis(300);
+    for api in [
+        ApiKey::DESCRIBE_GROUPS,
+        ApiKey::OFFSET_FETCH,
+        ApiKey::LIST_GROUPS,
+        ApiKey::DESCRIBE_CONFIGS,
+    ] {
+        for after in [Duration::ZERO, hold * 2] {
+            cluster.on(api, Times::Once, move |_| Control::Delay(hold));
+            let dropped = async {
+                match api {
+                    ApiKey::DESCRIBE_GROUPS => admin.describe_group("billing").await.map(drop),
+                    ApiKey::OFFSET_FETCH => admin.group_lag("billing").await.map(drop),
+                    ApiKey::LIST_GROUPS => admin.list_groups().await.map(drop),
+                    _ => admin.describe_topic("orders").await.map(drop),
+                }
+            };
+            let abandoned = tokio::time::timeout(hold / 3, dropped).await;
+            assert!(abandoned.is_err(), "{api:?}: the held request completed");
+            tokio::time::sleep(after).await;
+
+            let described = admin.describe_group("billing").await.unwrap();
+            assert_eq!(
+                (described.state.as_str(), described.members.len()),
+                ("Empty", 0)
+            );
+            let lag = admin.group_lag("billing").await.unwrap();
+            assert_eq!(
+                lag.iter()
+                    .map(|l| (l.partition, l.committed))
+                    .collect::<Vec<_>>(),
+                [(1, 0)],
+                "{api:?}"
+            );
+            let groups = admin.list_groups().await.unwrap();
+            assert_eq!(groups.len(), 1, "{api:?}: {groups:?}");
+            let topic = admin.describe_topic("orders").await.unwrap();
+            assert_eq!(topic.partitions.len(), 2, "{api:?}");
+        }
+    }
+    kafka.close().await;
+    cluster.shutdown().await;
+}
