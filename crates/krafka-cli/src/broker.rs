@@ -14,16 +14,21 @@ pub struct BrokerArgs {
     /// How many brokers.
     #[arg(long, default_value_t = 1)]
     brokers: i32,
-    /// Topics to create at start, as NAME:PARTITIONS (repeatable). Others are created on first
-    /// use.
+    /// Topics to create at start, as NAME:PARTITIONS (repeatable). Others are created when a
+    /// client asks for them, unless --no-auto-create.
     #[arg(long = "topic", value_name = "NAME:PARTITIONS")]
     topics: Vec<String>,
+    /// Refuse to create topics on a client's request, as a broker with
+    /// `auto.create.topics.enable=false`.
+    #[arg(long)]
+    no_auto_create: bool,
 }
 
 pub async fn run(args: BrokerArgs) -> Result<(), String> {
     let mut builder = krafka_mock::MockCluster::builder()
         .brokers(args.brokers)
-        .port(args.port);
+        .port(args.port)
+        .auto_create_topics(!args.no_auto_create);
     for spec in &args.topics {
         let (name, partitions) = spec
             .split_once(':')

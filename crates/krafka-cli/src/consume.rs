@@ -109,17 +109,7 @@ pub async fn run(args: ConsumeArgs) -> Result<(), String> {
             .subscribe([args.topic.as_str()])
             .map_err(|e| e.to_string())?;
     } else {
-        consumer.metadata().add_topics([args.topic.as_str()]);
-        let snapshot = consumer
-            .metadata()
-            .refresh()
-            .await
-            .map_err(|e| e.to_string())?;
-        let partitions = snapshot
-            .topic(&args.topic)
-            .filter(|t| t.error.is_ok())
-            .map(|t| t.partitions.len() as i32)
-            .ok_or_else(|| format!("unknown topic {}", args.topic))?;
+        let partitions = crate::topics::partition_count(consumer.metadata(), &args.topic).await?;
         consumer
             .assign((0..partitions).map(|p| TopicPartition::new(args.topic.as_str(), p)))
             .map_err(|e| e.to_string())?;

@@ -31,6 +31,9 @@ pub struct ProduceArgs {
     profile: Profile,
 }
 
+/// Deliveries awaited at most at once before the oldest is confirmed.
+const MAX_PENDING: usize = 65_536;
+
 pub async fn run(args: ProduceArgs) -> Result<(), String> {
     let mut headers = Vec::new();
     for h in &args.headers {
@@ -51,8 +54,16 @@ pub async fn run(args: ProduceArgs) -> Result<(), String> {
         .connect()
         .await
         .map_err(|e| e.to_string())?;
+    // At once, not after `max.block.ms` (60 s) on the first record.
+    if let Err(e) = crate::topics::partition_count(producer.metadata(), &args.topic).await {
+        producer.close().await;
+        return Err(e);
+    }
     let topic: std::sync::Arc<str> = args.topic.as_str().into();
-    let mut pending = Vec::new();
+    // Deliveries still to confirm, oldest first; bounded, so a large input does not keep
+    // every delivery future until the end.
+    let mut pending: std::collections::VecDeque<(usize, krafka::producer::DeliveryFuture)> =
+        std::collections::VecDeque::new();
     let mut count = 0usize;
     for (n, line) in input.lines().enumerate() {
         let line = line.map_err(|e| format!("reading line {}: {e}", n + 1))?;
@@ -74,7 +85,12 @@ pub async fn run(args: ProduceArgs) -> Result<(), String> {
             .send(record)
             .await
             .map_err(|e| format!("line {}: {e}", n + 1))?;
-        pending.push((n + 1, delivery));
+        if pending.len() >= MAX_PENDING
+            && let Some((line, oldest)) = pending.pop_front()
+        {
+            oldest.await.map_err(|e| format!("line {line}: {e}"))?;
+        }
+        pending.push_back((n + 1, delivery));
         count += 1;
     }
     for (line, delivery) in pending {

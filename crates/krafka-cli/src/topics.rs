@@ -1,7 +1,12 @@
 //! `krafka topics list|create|delete|describe`: topic administration through `krafka::Admin`.
-//! Also the topic creation `perf` uses.
+//! Also the topic creation `perf` uses, and the topic lookup `produce` and `consume` start
+//! with, so that a missing topic is one line at once rather than a wait.
+
+use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
+use krafka::net::ClusterMetadata;
+use krafka::protocol::ErrorCode;
 use krafka::{Krafka, NewTopic};
 
 use crate::say;
@@ -134,4 +139,31 @@ pub async fn run(args: TopicsArgs) -> Result<(), String> {
     };
     kafka.close().await;
     result.map_err(|e| e.to_string())
+}
+
+/// `topic`'s partition count. The lookup asks for the topic to be created where the broker
+/// allows it (as the clients' own requests do), and waits up to 10 s for one the broker is
+/// still creating; a broker that has no such topic and will not create it makes it
+/// "unknown topic".
+pub async fn partition_count(metadata: &ClusterMetadata, topic: &str) -> Result<i32, String> {
+    metadata.add_topics([topic]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let snapshot = metadata.refresh().await.map_err(|e| e.to_string())?;
+        let error = match snapshot.topic(topic) {
+            Some(t) if t.error.is_ok() && !t.partitions.is_empty() => {
+                return Ok(i32::try_from(t.partitions.len()).unwrap_or(i32::MAX));
+            }
+            Some(t) => t.error,
+            None => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
+        };
+        if error == ErrorCode::UNKNOWN_TOPIC_OR_PARTITION {
+            return Err(format!("unknown topic {topic}"));
+        }
+        if error == ErrorCode::INVALID_TOPIC_EXCEPTION || Instant::now() >= deadline {
+            return Err(format!("topic {topic}: {error}"));
+        }
+        // Being created (LEADER_NOT_AVAILABLE, …): ask again shortly.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

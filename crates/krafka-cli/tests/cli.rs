@@ -142,25 +142,27 @@ fn a_profile_sets_what_it_says_and_a_flag_overrides_it() {
     assert!(stderr.contains("unknown key 'speed'"), "{stderr}");
 }
 
-#[test]
-fn topics_are_created_listed_described_and_deleted() {
-    // A mock cluster process of the CLI's own: `krafka broker` on a free port.
+/// Kills the broker however the test ends (it holds the test's stderr open).
+struct Broker(std::process::Child);
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A mock cluster process of the CLI's own, `krafka broker` on a free port; its bootstrap.
+fn broker(extra: &[&str]) -> (Broker, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    /// Kills the broker however the test ends (it holds the test's stderr open).
-    struct Broker(std::process::Child);
-    impl Drop for Broker {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let mut broker = Broker(
         Command::new(env!("CARGO_BIN_EXE_krafka"))
             .args(["broker", "--port", &port.to_string()])
+            .args(extra)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -177,6 +179,12 @@ fn topics_are_created_listed_described_and_deleted() {
         .strip_prefix("bootstrap.servers=")
         .unwrap()
         .to_owned();
+    (broker, bootstrap)
+}
+
+#[test]
+fn topics_are_created_listed_described_and_deleted() {
+    let (broker, bootstrap) = broker(&[]);
     let run = |args: &[&str]| {
         let mut all = vec!["topics", "--bootstrap", bootstrap.as_str()];
         all.extend_from_slice(args);
@@ -305,4 +313,56 @@ fn topics_are_created_listed_described_and_deleted() {
     let (ok, out, _) = run(&["list"]);
     assert!(ok && !out.lines().any(|l| l == "events"), "{out}");
     drop(broker);
+}
+
+#[test]
+fn a_missing_topic_is_created_on_request_or_is_one_line_at_once() {
+    let input = std::env::temp_dir().join(format!("krafka-cli-missing-{}", std::process::id()));
+    std::fs::write(&input, "one\n").unwrap();
+    let file = input.to_str().unwrap();
+
+    // A broker that creates topics on request (Kafka's default): produce creates it.
+    let (_creating, bootstrap) = broker(&[]);
+    let (ok, out, err) = krafka(&[
+        "produce",
+        "--bootstrap",
+        &bootstrap,
+        "fresh",
+        "--file",
+        file,
+    ]);
+    assert!(
+        ok && out.contains("produced 1 record(s) to fresh"),
+        "{out}{err}"
+    );
+    let (ok, out, _) = krafka(&["topics", "--bootstrap", &bootstrap, "list"]);
+    assert!(ok && out.lines().any(|l| l == "fresh"), "{out}");
+
+    // One that does not: one line, at once (not after max.block.ms), for both directions.
+    let (_strict, bootstrap) = broker(&["--no-auto-create"]);
+    for args in [
+        [
+            "produce",
+            "--bootstrap",
+            &bootstrap,
+            "nosuch",
+            "--file",
+            file,
+        ],
+        [
+            "consume",
+            "--bootstrap",
+            &bootstrap,
+            "nosuch",
+            "--idle-ms",
+            "500",
+        ],
+    ] {
+        let started = Instant::now();
+        let (ok, _, stderr) = krafka(&args);
+        assert!(!ok, "{args:?}");
+        assert_eq!(stderr.trim(), "krafka: unknown topic nosuch", "{args:?}");
+        assert!(started.elapsed() < Duration::from_secs(10), "{args:?}");
+    }
+    std::fs::remove_file(&input).unwrap();
 }

@@ -100,6 +100,11 @@ pub struct ConsumerConfig {
     pub group_instance_id: Option<String>,
     /// Whether each batch's checksum is verified (Java's `check.crcs`, true).
     pub check_crcs: bool,
+    /// Whether asking the brokers about a subscribed or assigned topic that does not exist
+    /// creates it, where the broker allows it (Java's `allow.auto.create.topics`, true). A
+    /// consumer built on a shared metadata cache (`build_on`, the `krafka` handle) follows
+    /// the cache's setting instead.
+    pub allow_auto_create_topics: bool,
     /// The prefetch budget: bytes of fetched records waiting for the application. A partition
     /// over its share is not fetched until the application drains it (librdkafka's
     /// `queued.max.messages.kbytes`, 64 MiB; Java bounds this only by `fetch.max.bytes`).
@@ -135,6 +140,7 @@ impl Default for ConsumerConfig {
             assignors: vec![AssignorKind::Range, AssignorKind::CooperativeSticky],
             group_instance_id: None,
             check_crcs: true,
+            allow_auto_create_topics: true,
             max_buffered_bytes: 64 * 1024 * 1024,
             max_poll_records: 500,
             request_timeout: Duration::from_secs(30),

@@ -333,3 +333,36 @@ async fn a_corrupt_batch_is_an_error_at_its_offset_not_a_panic() {
     );
     consumer.close().await;
 }
+
+#[tokio::test]
+async fn a_missing_topic_is_created_only_where_allowed() {
+    let cluster = cluster(1, "t", 1).await;
+    // Java's `allow.auto.create.topics=false`: the consumer asks about the topic, the topic
+    // stays missing, and nothing arrives.
+    let mut refusing = builder(&cluster)
+        .allow_auto_create_topics(false)
+        .connect()
+        .await
+        .unwrap();
+    refusing.assign(tps("ghost", 1)).unwrap();
+    let waited = tokio::time::timeout(Duration::from_millis(500), refusing.recv()).await;
+    assert!(waited.is_err(), "nothing to receive");
+    assert!(cluster.state().topic("ghost").is_none());
+    refusing.close().await;
+
+    // The default, as Java's: the broker creates it on the consumer's request.
+    let mut consumer = builder(&cluster).connect().await.unwrap();
+    consumer.assign(tps("ghost", 1)).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while cluster.state().topic("ghost").is_none() {
+        assert!(std::time::Instant::now() < deadline, "never created");
+        let _ = tokio::time::timeout(Duration::from_millis(20), consumer.recv()).await;
+    }
+    append(&cluster, "ghost", 0, 0, 3, 3, Compression::None);
+    let got = receive(&mut consumer, 3).await;
+    assert_eq!(
+        got.iter().map(|r| r.offset()).collect::<Vec<_>>(),
+        [0, 1, 2]
+    );
+    consumer.close().await;
+}

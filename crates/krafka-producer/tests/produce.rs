@@ -321,8 +321,29 @@ async fn try_send_learns_an_unknown_topic_without_waiting() {
 }
 
 #[tokio::test]
-async fn unknown_topic_fails_after_max_block() {
+async fn a_missing_topic_is_created_where_the_broker_allows_it() {
+    // As Java's producer: its metadata requests ask for auto-creation; the broker decides.
     let cluster = cluster(1, "t", 1).await;
+    let producer = producer(&cluster).await;
+    let delivered = producer
+        .send(ProducerRecord::new("fresh").value(value(7)))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert_eq!(delivered.offset, Some(0));
+    assert_eq!(log_values(&cluster, "fresh", delivered.partition), [7]);
+}
+
+#[tokio::test]
+async fn unknown_topic_fails_after_max_block() {
+    // A broker that does not create topics on request.
+    let cluster = krafka_mock::MockCluster::builder()
+        .topic("t", 1)
+        .auto_create_topics(false)
+        .start()
+        .await
+        .unwrap();
     let producer = builder(&cluster)
         .max_block(Duration::from_millis(300))
         .connect()

@@ -58,7 +58,9 @@ impl fmt::Display for AdminError {
                 message,
             } => {
                 write!(f, "topic {topic}: {code}")?;
-                if let Some(m) = message.as_deref().filter(|m| !m.is_empty()) {
+                // Brokers often send the code's own description; say it once.
+                let extra = |m: &&str| !m.is_empty() && *m != code.message();
+                if let Some(m) = message.as_deref().filter(extra) {
                     write!(f, " ({m})")?;
                 }
                 Ok(())

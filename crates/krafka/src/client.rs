@@ -62,6 +62,7 @@ pub struct KrafkaBuilder {
     client_id: String,
     profile: Profile,
     request_timeout: Duration,
+    allow_auto_create_topics: bool,
 }
 
 impl KrafkaBuilder {
@@ -83,6 +84,15 @@ impl KrafkaBuilder {
         self
     }
 
+    /// Whether the producers' and consumers' metadata requests for a topic that does not
+    /// exist create it, where the broker's `auto.create.topics.enable` allows (true, as Java's
+    /// producer and its consumer's `allow.auto.create.topics`). [`Admin`](crate::Admin) never
+    /// creates topics this way.
+    pub fn allow_auto_create_topics(mut self, allow: bool) -> Self {
+        self.allow_auto_create_topics = allow;
+        self
+    }
+
     /// Connects to the bootstrap brokers and loads the cluster's metadata.
     ///
     /// Cancel-safe: dropping the future before it completes leaves nothing running.
@@ -93,12 +103,11 @@ impl KrafkaBuilder {
             .build()
             .map_err(|e| ClientError::Config(e.to_string()))?;
         let pool = ConnectionPool::new(connection);
-        let metadata = ClusterMetadata::connect(
-            pool,
-            MetadataConfig::new(self.bootstrap.split(',').map(str::trim)),
-        )
-        .await
-        .map_err(ClientError::Network)?;
+        let mut metadata_config = MetadataConfig::new(self.bootstrap.split(',').map(str::trim));
+        metadata_config.allow_auto_topic_creation = self.allow_auto_create_topics;
+        let metadata = ClusterMetadata::connect(pool, metadata_config)
+            .await
+            .map_err(ClientError::Network)?;
         Ok(Krafka {
             metadata,
             client_id: self.client_id,
@@ -132,6 +141,7 @@ impl Krafka {
             client_id: "krafka".to_owned(),
             profile: Profile::Balanced,
             request_timeout: Duration::from_secs(30),
+            allow_auto_create_topics: true,
         }
     }
 

@@ -72,6 +72,7 @@ const CONSUMER: &[&str] = &[
     "max.poll.interval.ms",
     "max.poll.records",
     "check.crcs",
+    "allow.auto.create.topics",
     "partition.assignment.strategy",
 ];
 
@@ -239,6 +240,7 @@ impl Properties {
             "enable.auto.commit" => enable_auto_commit,
             "max.poll.records" => max_poll_records,
             "check.crcs" => check_crcs,
+            "allow.auto.create.topics" => allow_auto_create_topics,
         );
         if let Some(v) = self.get("auto.offset.reset") {
             b = b.auto_offset_reset(match v {
@@ -317,6 +319,7 @@ compression.type=zstd
 group.id=billing
 auto.offset.reset=earliest
 partition.assignment.strategy=org.apache.kafka.clients.consumer.CooperativeStickyAssignor
+allow.auto.create.topics=false
 ";
 
     #[test]
@@ -332,6 +335,7 @@ partition.assignment.strategy=org.apache.kafka.clients.consumer.CooperativeStick
         assert_eq!(c.config().group_id.as_deref(), Some("billing"));
         assert_eq!(c.config().auto_offset_reset, OffsetReset::Earliest);
         assert_eq!(c.config().assignors, [AssignorKind::CooperativeSticky]);
+        assert!(!c.config().allow_auto_create_topics);
     }
 
     #[test]

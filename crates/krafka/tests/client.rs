@@ -129,6 +129,14 @@ async fn admin_creates_lists_describes_and_deletes_topics() {
     assert!(again.to_string().contains("audit"), "{again}");
     admin.delete_topics(&["audit"]).await.unwrap();
     assert_eq!(admin.list_topics().await.unwrap(), ["payments"]);
+    // The broker's message repeats the code's description: said once.
+    let gone = admin
+        .delete_topics(&["audit"])
+        .await
+        .unwrap_err()
+        .to_string();
+    let description = krafka::protocol::ErrorCode::UNKNOWN_TOPIC_OR_PARTITION.message();
+    assert_eq!(gone.matches(description).count(), 1, "{gone}");
     let missing = admin.describe_topic("audit").await.unwrap_err();
     assert!(
         missing.to_string().contains("UNKNOWN_TOPIC_OR_PARTITION"),
@@ -353,6 +361,48 @@ async fn admin_calls_dropped_mid_request_leave_the_client_working() {
             assert_eq!(topic.partitions.len(), 2, "{api:?}");
         }
     }
+    kafka.close().await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_can_refuse_to_create_topics_on_request() {
+    let cluster = krafka_mock::MockCluster::builder()
+        .topic("orders", 1)
+        .start()
+        .await
+        .unwrap();
+    let kafka = Krafka::builder(cluster.bootstrap())
+        .allow_auto_create_topics(false)
+        .connect()
+        .await
+        .unwrap();
+    let producer = kafka
+        .producer_with(|p| p.max_block(Duration::from_millis(300)))
+        .unwrap();
+    let refused = producer
+        .send(ProducerRecord::new("ghost").value("v"))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("ghost"), "{refused}");
+    assert!(cluster.state().topic("ghost").is_none());
+    producer.close().await;
+    kafka.close().await;
+
+    // The default asks, and the broker creates it.
+    let kafka = Krafka::builder(cluster.bootstrap())
+        .connect()
+        .await
+        .unwrap();
+    let producer = kafka.producer().unwrap();
+    producer
+        .send(ProducerRecord::new("ghost").value("v"))
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    assert!(cluster.state().topic("ghost").is_some());
+    producer.close().await;
     kafka.close().await;
     cluster.shutdown().await;
 }

@@ -73,6 +73,9 @@ impl ConsumerBuilder {
         max_poll_interval: std::time::Duration,
         /// Java's `check.crcs` (true).
         check_crcs: bool,
+        /// Java's `allow.auto.create.topics` (true); see
+        /// [`ConsumerConfig::allow_auto_create_topics`].
+        allow_auto_create_topics: bool,
         /// The prefetch budget in bytes (64 MiB): see [`ConsumerConfig::max_buffered_bytes`].
         max_buffered_bytes: usize,
         /// Java's `max.poll.records` (500): the limit of [`Consumer::poll_default`].
@@ -136,8 +139,9 @@ impl ConsumerBuilder {
                 })
             })?;
         let pool = ConnectionPool::new(connection);
-        let metadata =
-            ClusterMetadata::connect(pool, MetadataConfig::new(bootstrap.split(','))).await?;
+        let mut metadata_config = MetadataConfig::new(bootstrap.split(','));
+        metadata_config.allow_auto_topic_creation = self.config.allow_auto_create_topics;
+        let metadata = ClusterMetadata::connect(pool, metadata_config).await?;
         self.build_on(metadata)
     }
 

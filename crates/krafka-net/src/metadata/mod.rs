@@ -40,8 +40,9 @@ pub struct MetadataConfig {
     pub max_age: Duration,
     /// The least time between two refreshes (Java's `retry.backoff.ms`, 100 ms).
     pub refresh_backoff: Duration,
-    /// Whether asking about a missing topic creates it (where the broker allows it). Off, as
-    /// in Java's producer since Kafka 3.0; a consumer's `allow.auto.create.topics` turns it on.
+    /// Whether asking about a missing topic creates it, where the broker allows it
+    /// (`auto.create.topics.enable`). On, as Java's producer always asks and its consumer's
+    /// `allow.auto.create.topics` defaults to true; `Admin` never asks.
     pub allow_auto_topic_creation: bool,
 }
 
@@ -64,7 +65,7 @@ impl MetadataConfig {
             bootstrap,
             max_age: Duration::from_secs(300),
             refresh_backoff: Duration::from_millis(100),
-            allow_auto_topic_creation: false,
+            allow_auto_topic_creation: true,
         }
     }
 }
@@ -378,7 +379,7 @@ mod tests {
         assert_eq!(c.bootstrap, ["a:1", "b:2", "c:3"]);
         assert_eq!(c.max_age, Duration::from_secs(300));
         assert_eq!(c.refresh_backoff, Duration::from_millis(100));
-        assert!(!c.allow_auto_topic_creation);
+        assert!(c.allow_auto_topic_creation);
     }
 
     #[test]
