@@ -336,6 +336,31 @@ async fn a_missing_topic_is_created_where_the_broker_allows_it() {
 }
 
 #[tokio::test]
+async fn a_topic_deleted_under_the_producer_is_not_created_again() {
+    let cluster = cluster(1, "t", 1).await;
+    let producer = builder(&cluster)
+        .linger(Duration::ZERO)
+        .max_block(Duration::from_millis(500))
+        .request_timeout(Duration::from_millis(200))
+        .delivery_timeout(Duration::from_millis(500))
+        .connect()
+        .await
+        .unwrap();
+    let send = |v| producer.send(ProducerRecord::new("fresh").value(value(v)));
+    send(1).await.unwrap().await.unwrap();
+    cluster.state().delete_topic("fresh").unwrap();
+    // Refreshes keep asking about the topic, but no longer for its creation: the next record
+    // fails and the broker still has no such topic.
+    producer.metadata().refresh().await.unwrap();
+    match send(2).await {
+        Err(e) => assert!(e.to_string().contains("fresh"), "{e}"),
+        Ok(delivery) => assert!(delivery.await.is_err()),
+    }
+    producer.metadata().refresh().await.unwrap();
+    assert!(cluster.state().topic("fresh").is_none());
+}
+
+#[tokio::test]
 async fn unknown_topic_fails_after_max_block() {
     // A broker that does not create topics on request.
     let cluster = krafka_mock::MockCluster::builder()

@@ -75,6 +75,18 @@ impl MetadataConfig {
 struct Interest {
     all: bool,
     topics: BTreeSet<String>,
+    /// Topics a refresh has found to exist. Auto-creation is asked for only while some topic
+    /// of interest has never been found, so a topic deleted under a live client is not
+    /// created again by its refreshes (Java's clients re-create such a topic while it is in
+    /// use).
+    seen: BTreeSet<String>,
+}
+
+impl Interest {
+    /// Whether a refresh should ask the broker to create missing topics.
+    fn wants_creation(&self, allowed: bool) -> bool {
+        allowed && !self.all && self.topics.iter().any(|t| !self.seen.contains(t))
+    }
 }
 
 /// The outcome of the latest refresh: every request numbered up to `covers` is answered by it.
@@ -327,7 +339,8 @@ async fn fetch(inner: &Inner) -> Result<(), NetError> {
         };
         MetadataRequest {
             topics,
-            allow_auto_topic_creation: inner.config.allow_auto_topic_creation,
+            allow_auto_topic_creation: interest
+                .wants_creation(inner.config.allow_auto_topic_creation),
             ..Default::default()
         }
     };
@@ -357,6 +370,15 @@ async fn fetch(inner: &Inner) -> Result<(), NetError> {
                     topics = snapshot.topics.len(),
                     "metadata refreshed"
                 );
+                {
+                    let mut interest = inner.interest.write();
+                    let found = snapshot.topics.iter().filter(|(_, t)| t.error.is_ok());
+                    for (name, _) in found {
+                        if !interest.seen.contains(&**name) {
+                            interest.seen.insert(name.to_string());
+                        }
+                    }
+                }
                 *inner.snapshot.write() = Arc::new(snapshot);
                 return Ok(());
             }
@@ -372,6 +394,26 @@ async fn fetch(inner: &Inner) -> Result<(), NetError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn creation_is_asked_for_only_while_a_topic_was_never_found() {
+        let mut interest = Interest::default();
+        interest.topics.insert("a".into());
+        assert!(interest.wants_creation(true));
+        assert!(!interest.wants_creation(false), "the setting off");
+        interest.seen.insert("a".into());
+        assert!(
+            !interest.wants_creation(true),
+            "found once: never created again"
+        );
+        interest.topics.insert("b".into());
+        assert!(interest.wants_creation(true), "a new topic");
+        interest.all = true;
+        assert!(
+            !interest.wants_creation(true),
+            "all topics: nothing to create"
+        );
+    }
 
     #[test]
     fn bootstrap_lists_are_split_like_javas() {
