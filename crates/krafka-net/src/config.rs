@@ -2,7 +2,10 @@
 //! defaults, validated once when built.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::security::SecurityConfig;
 
 /// A setting that `ConnectionConfigBuilder::build` refused, naming the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +25,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// How connections to brokers behave. Build one with [`ConnectionConfig::builder`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ConnectionConfig {
     /// Requests that may wait in a connection's high-priority lane (heartbeats, metadata).
     pub high_priority_channel_capacity: usize,
@@ -55,6 +58,11 @@ pub struct ConnectionConfig {
     pub reconnect_backoff_max: Duration,
     /// Idle connections are closed after this long (Java's `connections.max.idle.ms`, 9 min).
     pub idle_timeout: Duration,
+    /// TLS and SASL (plaintext by default).
+    pub security: SecurityConfig,
+    /// The rustls configuration every TLS connection shares, made from `security.tls` by
+    /// [`ConnectionConfigBuilder::build`].
+    pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl ConnectionConfig {
@@ -81,7 +89,14 @@ impl ConnectionConfig {
             reconnect_backoff: Duration::from_millis(50),
             reconnect_backoff_max: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(9 * 60),
+            security: SecurityConfig::default(),
+            tls: None,
         }
+    }
+
+    /// The shared rustls configuration, when connections use TLS.
+    pub fn tls_client_config(&self) -> Option<&Arc<rustls::ClientConfig>> {
+        self.tls.as_ref()
     }
 }
 
@@ -139,15 +154,23 @@ impl ConnectionConfigBuilder {
         idle_timeout: Duration,
     }
 
+    /// See [`ConnectionConfig::security`].
+    pub fn security(mut self, value: SecurityConfig) -> Self {
+        self.config.security = value;
+        self
+    }
+
     /// See [`ConnectionConfig::client_id`].
     pub fn client_id(mut self, value: impl Into<String>) -> Self {
         self.config.client_id = value.into();
         self
     }
 
-    /// Checks every setting and returns the configuration, or the first invalid field.
+    /// Checks every setting and returns the configuration, or the first invalid field. With
+    /// TLS, reads the certificate files and builds the rustls configuration here, so a missing
+    /// or bad file is an error now (naming the Java setting), not at the first connection.
     pub fn build(self) -> Result<ConnectionConfig, ConfigError> {
-        let c = self.config;
+        let mut c = self.config;
         let fail = |field: &'static str, reason: &str| {
             Err(ConfigError {
                 field,
@@ -203,6 +226,29 @@ impl ConnectionConfigBuilder {
         if c.client_id.len() > i16::MAX as usize {
             return fail("client_id", "is longer than 32767 bytes");
         }
+        let protocol = c.security.protocol;
+        if protocol.uses_sasl() && c.security.sasl.is_none() {
+            return fail(
+                "sasl.mechanism",
+                &format!("security.protocol={protocol} needs a SASL mechanism and credentials"),
+            );
+        }
+        c.tls = if protocol.uses_tls() {
+            let tls = c.security.tls.client_config().map_err(|e| ConfigError {
+                field: e.setting,
+                reason: e.reason,
+            })?;
+            if !c.security.tls.verify_hostname {
+                tracing::warn!(
+                    client_id = %c.client_id,
+                    "TLS hostname verification is off (ssl.endpoint.identification.algorithm is empty): \
+                     any certificate signed by a trusted CA is accepted for any broker"
+                );
+            }
+            Some(tls)
+        } else {
+            None
+        };
         Ok(c)
     }
 }
@@ -231,7 +277,11 @@ mod tests {
             (Duration::from_millis(50), Duration::from_secs(1))
         );
         assert!(c.tcp_nodelay);
-        assert_eq!(c, ConnectionConfig::default());
+        assert_eq!(
+            c.security.protocol,
+            crate::security::SecurityProtocol::Plaintext
+        );
+        assert!(c.tls_client_config().is_none());
     }
 
     #[test]

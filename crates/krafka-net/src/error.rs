@@ -96,6 +96,25 @@ pub enum NetError {
         /// The last failure, if any broker was tried at all.
         last_error: Option<Box<NetError>>,
     },
+    /// TLS could not be set up with the broker: its certificate was refused (untrusted, wrong
+    /// host name, expired), the handshake failed, or the port does not speak TLS. Not
+    /// retriable: the same settings fail the same way.
+    Tls {
+        /// The broker address.
+        addr: String,
+        /// Why, in words a user acts on.
+        reason: Arc<str>,
+    },
+    /// SASL authentication failed: wrong credentials, a mechanism the broker does not enable,
+    /// or a broker that could not prove it knows the password (SCRAM). Not retriable.
+    Authentication {
+        /// The broker address.
+        addr: String,
+        /// The mechanism tried (`SCRAM-SHA-512`, …).
+        mechanism: &'static str,
+        /// What failed, with the broker's own message where it sent one. Never a secret.
+        message: Arc<str>,
+    },
     /// The request is not one this call can send (for example a Produce with acks=0 through a
     /// call that waits for a response).
     InvalidRequest(&'static str),
@@ -121,7 +140,22 @@ impl NetError {
             | Self::Decode(_)
             | Self::UnsupportedApi { .. }
             | Self::Handshake { .. }
+            | Self::Tls { .. }
+            | Self::Authentication { .. }
             | Self::InvalidRequest(_) => false,
+        }
+    }
+
+    /// Whether this is a security failure (TLS or SASL) that retrying cannot mend, here or
+    /// behind a [`NetError::Backoff`] or [`NetError::NoBrokerAvailable`].
+    pub fn is_security_failure(&self) -> bool {
+        match self {
+            Self::Tls { .. } | Self::Authentication { .. } => true,
+            Self::Backoff { last_error, .. } => last_error.is_security_failure(),
+            Self::NoBrokerAvailable {
+                last_error: Some(e),
+            } => e.is_security_failure(),
+            _ => false,
         }
     }
 
@@ -186,6 +220,15 @@ impl fmt::Display for NetError {
                 Some(e) => write!(f, "no broker answered; last error: {e}"),
                 None => write!(f, "no broker address to try"),
             },
+            Self::Tls { addr, reason } => write!(f, "TLS with {addr} failed: {reason}"),
+            Self::Authentication {
+                addr,
+                mechanism,
+                message,
+            } => write!(
+                f,
+                "SASL {mechanism} authentication with {addr} failed: {message}"
+            ),
             Self::InvalidRequest(why) => write!(f, "invalid request: {why}"),
         }
     }

@@ -1,6 +1,12 @@
-//! Everything that happens on a new connection before requests flow: today the ApiVersions
-//! exchange, later SASL. It runs on the bare [`Transport`] before the connection task starts,
-//! so each step is plain sequential I/O and a new step is one more function call here.
+//! Everything that happens on a new connection before requests flow: the ApiVersions
+//! exchange, then SASL when the security protocol asks for it. It runs on the bare
+//! [`Transport`] (already TLS when configured) before the connection task starts, so each step
+//! is plain sequential I/O and a new step is one more function call here.
+//!
+//! SASL follows KIP-152: SaslHandshake v1 names the mechanism, then SaslAuthenticate carries
+//! the mechanism's messages; [`SaslSession`] decides, this module only sends and receives.
+//! Brokers older than Kafka 1.0 (SaslHandshake v0 only, raw SASL frames) are refused with a
+//! clear error.
 //!
 //! ApiVersions follows KIP-511: ask with the newest version (v3, which also reports the
 //! client's software name and version); a broker that does not know it answers with
@@ -8,17 +14,23 @@
 //! the client asks again with the highest of those.
 
 use std::io::IoSlice;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use krafka_protocol::codec::VersionRange;
 use krafka_protocol::frame::FrameDecoder;
 use krafka_protocol::header::{decode_response_body, decode_response_header, encode_request_frame};
-use krafka_protocol::messages::{ApiVersionsRequest, ApiVersionsResponse, RequestHeader};
-use krafka_protocol::{ApiKey, ErrorCode, Message, StrBytes};
+use krafka_protocol::messages::{
+    ApiVersionsRequest, ApiVersionsResponse, RequestHeader, SaslAuthenticateRequest,
+    SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
+};
+use krafka_protocol::{ApiKey, ErrorCode, Message, RequestMessage, StrBytes};
 
 use crate::config::ConnectionConfig;
 use crate::error::NetError;
-use crate::transport::Transport;
+use crate::security::SaslConfig;
+use crate::security::sasl::{SaslFailure, SaslRequest, SaslSession, SessionOutcome};
+use crate::transport::{Transport, io_error};
 
 /// The ApiVersions version tried first.
 const NEWEST_API_VERSIONS: i16 = 3;
@@ -74,6 +86,14 @@ impl ApiVersions {
     }
 }
 
+/// What the handshake learned.
+#[derive(Debug)]
+pub(crate) struct HandshakeOutcome {
+    pub(crate) versions: ApiVersions,
+    /// The SASL session's lifetime, when the broker set one (KIP-368).
+    pub(crate) session_lifetime: Option<Duration>,
+}
+
 /// Runs the handshake on a fresh transport. Bytes read past the last handshake response are
 /// left in `read_buf` for the connection task (a well-behaved broker sends none).
 pub(crate) async fn handshake(
@@ -81,8 +101,142 @@ pub(crate) async fn handshake(
     addr: &str,
     config: &ConnectionConfig,
     read_buf: &mut BytesMut,
-) -> Result<ApiVersions, NetError> {
-    negotiate_api_versions(transport, addr, config, read_buf).await
+) -> Result<HandshakeOutcome, NetError> {
+    let versions = negotiate_api_versions(transport, addr, config, read_buf).await?;
+    let mut session_lifetime = None;
+    if config.security.protocol.uses_sasl() {
+        if let Some(sasl) = &config.security.sasl {
+            let mut io = HandshakeIo {
+                transport,
+                addr,
+                config,
+                read_buf,
+                next_correlation_id: 2,
+            };
+            session_lifetime = authenticate(&mut io, &versions, sasl).await?;
+        }
+    }
+    Ok(HandshakeOutcome {
+        versions,
+        session_lifetime,
+    })
+}
+
+/// Sequential request/response I/O on a transport before the connection task runs.
+struct HandshakeIo<'a> {
+    transport: &'a Transport,
+    addr: &'a str,
+    config: &'a ConnectionConfig,
+    read_buf: &'a mut BytesMut,
+    next_correlation_id: i32,
+}
+
+impl HandshakeIo<'_> {
+    async fn round_trip<M: RequestMessage>(
+        &mut self,
+        request: &M,
+        version: i16,
+    ) -> Result<M::Response, NetError> {
+        let correlation_id = self.next_correlation_id;
+        self.next_correlation_id += 1;
+        let header = RequestHeader {
+            correlation_id,
+            client_id: Some(StrBytes::from_string(self.config.client_id.clone())),
+            ..Default::default()
+        };
+        let mut frame = BytesMut::new();
+        encode_request_frame(&mut frame, &header, request, version)?;
+        write_all(self.transport, self.addr, frame.freeze()).await?;
+        let mut body = read_frame(self.transport, self.addr, self.config, self.read_buf).await?;
+        let response_header = decode_response_header(&mut body, M::API_KEY, version)?;
+        if response_header.correlation_id != correlation_id {
+            return Err(NetError::protocol(
+                self.addr,
+                format_args!(
+                    "answer with correlation id {} instead of {correlation_id}",
+                    response_header.correlation_id
+                ),
+            ));
+        }
+        Ok(decode_response_body::<M::Response>(body, version)?)
+    }
+}
+
+/// Authenticates with `sasl`; returns the session lifetime the broker set, if any.
+async fn authenticate(
+    io: &mut HandshakeIo<'_>,
+    versions: &ApiVersions,
+    sasl: &SaslConfig,
+) -> Result<Option<Duration>, NetError> {
+    let mechanism = sasl.mechanism.name();
+    let failed = |e: SaslFailure| NetError::Authentication {
+        addr: io.addr.to_owned(),
+        mechanism,
+        message: e.message.into(),
+    };
+    let (handshake_version, authenticate_version) = sasl_versions(versions)
+        .ok_or_else(|| failed(SaslFailure::new(
+            "the broker does not offer SaslHandshake v1 and SaslAuthenticate (Kafka 1.0 or newer is needed)",
+        )))?;
+    let authenticator = crate::security::sasl::authenticator(sasl)
+        .await
+        .map_err(failed)?;
+    let mut session = SaslSession::new(mechanism, authenticator);
+    let mut request = session.start().map_err(failed)?;
+    loop {
+        request = match request {
+            SaslRequest::Handshake { mechanism } => {
+                let response: SaslHandshakeResponse = io
+                    .round_trip(
+                        &SaslHandshakeRequest {
+                            mechanism: StrBytes::from_static_str(mechanism),
+                            ..Default::default()
+                        },
+                        handshake_version,
+                    )
+                    .await?;
+                let enabled: Vec<&str> = response.mechanisms.iter().map(|m| &**m).collect();
+                session
+                    .on_handshake(response.error_code, &enabled)
+                    .map_err(failed)?
+            }
+            SaslRequest::Authenticate(bytes) => {
+                let response: SaslAuthenticateResponse = io
+                    .round_trip(
+                        &SaslAuthenticateRequest {
+                            auth_bytes: bytes.into(),
+                            ..Default::default()
+                        },
+                        authenticate_version,
+                    )
+                    .await?;
+                match session
+                    .on_authenticate(
+                        response.error_code,
+                        response.error_message.as_deref(),
+                        &response.auth_bytes,
+                        response.session_lifetime_ms,
+                    )
+                    .map_err(failed)?
+                {
+                    SessionOutcome::Continue(next) => next,
+                    SessionOutcome::Authenticated { session_lifetime } => {
+                        tracing::debug!(addr = %io.addr, mechanism, ?session_lifetime, "authenticated");
+                        return Ok(session_lifetime);
+                    }
+                }
+            }
+        };
+    }
+}
+
+/// The SaslHandshake and SaslAuthenticate versions to use with a broker, if it speaks KIP-152.
+pub(crate) fn sasl_versions(versions: &ApiVersions) -> Option<(i16, i16)> {
+    let handshake = versions
+        .api_version(ApiKey::SASL_HANDSHAKE)
+        .filter(|&v| v >= 1)?;
+    let authenticate = versions.api_version(ApiKey::SASL_AUTHENTICATE)?;
+    Some((handshake, authenticate))
 }
 
 async fn negotiate_api_versions(
@@ -164,8 +318,16 @@ async fn write_all(transport: &Transport, addr: &str, mut bytes: Bytes) -> Resul
                 let _ = bytes.split_to(n);
             }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(NetError::disconnected(addr, e)),
+            Err(e) => return Err(io_error(addr, e)),
         }
+    }
+    // TLS: the records rustls made must reach the socket before an answer can come.
+    while transport.has_pending_output() {
+        transport
+            .writable()
+            .await
+            .map_err(|e| NetError::disconnected(addr, e))?;
+        transport.flush_output().map_err(|e| io_error(addr, e))?;
     }
     Ok(())
 }
@@ -179,6 +341,12 @@ async fn read_frame(
 ) -> Result<Bytes, NetError> {
     let mut decoder = FrameDecoder::new(config.max_response_size);
     loop {
+        if !transport.is_tls() && looks_like_tls(buf) {
+            return Err(NetError::Tls {
+                addr: addr.to_owned(),
+                reason: "the broker answered in TLS: this is a TLS listener (set security.protocol=SSL or SASL_SSL)".into(),
+            });
+        }
         if let Some(frame) = decoder
             .decode(buf)
             .map_err(|e| NetError::protocol(addr, e))?
@@ -193,12 +361,23 @@ async fn read_frame(
             .await
             .map_err(|e| NetError::disconnected(addr, e))?;
         match transport.try_read(buf) {
-            Ok(0) => return Err(NetError::disconnected(addr, "closed during the handshake")),
+            Ok(0) => {
+                return Err(NetError::disconnected(
+                    addr,
+                    "closed by the broker during the handshake (does the listener expect TLS or SASL? check security.protocol)",
+                ));
+            }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(NetError::disconnected(addr, e)),
+            Err(e) => return Err(io_error(addr, e)),
         }
     }
+}
+
+/// Whether a plaintext answer starts as a TLS record does (an alert or a handshake, TLS 1.x):
+/// its 4 bytes read as a frame length would be hundreds of megabytes, never a Kafka answer.
+fn looks_like_tls(buf: &[u8]) -> bool {
+    matches!(buf, [0x15 | 0x16, 0x03, 0x00..=0x04, ..])
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! the shared cluster metadata cache. Depends only on `krafka-protocol`.
 //!
 //! - [`config`]: [`ConnectionConfig`], validated, with the Java client's defaults;
-//! - [`transport`]: the byte stream (plain TCP; TLS later) and [`handshake`]: what runs on a new
-//!   connection before requests (ApiVersions; SASL later);
+//! - [`security`]: `security.protocol`, TLS settings and SASL mechanisms ([`SecurityConfig`]);
+//! - [`transport`]: the byte stream (plain TCP or TLS through rustls) and [`handshake`]: what
+//!   runs on a new connection before requests (ApiVersions, then SASL);
 //! - [`connection`]: [`BrokerConnection`], one connection driven by a writer and a reader task;
 //! - [`inflight`], [`backoff`], [`stats`]: the I/O-free parts a connection is driven by;
 //! - [`bundle`]: [`BrokerConnectionBundle`], several connections to one broker;
@@ -23,6 +24,7 @@ pub mod handshake;
 pub mod inflight;
 pub mod metadata;
 pub mod pool;
+pub mod security;
 pub mod stats;
 pub mod transport;
 
@@ -35,4 +37,7 @@ pub use handshake::ApiVersions;
 pub use inflight::{InFlight, Pending, UnexpectedCorrelation, deadline_after};
 pub use metadata::{ClusterMetadata, MetadataConfig, MetadataSnapshot, PartitionLeader};
 pub use pool::ConnectionPool;
+pub use security::{
+    PemSource, SaslConfig, SaslMechanism, Secret, SecurityConfig, SecurityProtocol, TlsConfig,
+};
 pub use stats::{ConnectionStats, LatencyHistogram};

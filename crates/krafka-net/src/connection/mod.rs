@@ -84,10 +84,10 @@ impl BrokerConnection {
         let attempt = async {
             let transport = Transport::connect(addr, &config).await?;
             let mut read_buf = BytesMut::with_capacity(64 * 1024);
-            let versions = handshake(&transport, addr, &config, &mut read_buf).await?;
-            Ok::<_, NetError>((transport, versions, read_buf))
+            let outcome = handshake(&transport, addr, &config, &mut read_buf).await?;
+            Ok::<_, NetError>((transport, outcome, read_buf))
         };
-        let (transport, versions, read_buf) =
+        let (transport, outcome, read_buf) =
             match tokio::time::timeout(config.connect_timeout, attempt).await {
                 Ok(result) => result?,
                 Err(_) => {
@@ -104,7 +104,7 @@ impl BrokerConnection {
             id: NEXT_CONNECTION_ID.fetch_add(1, Ordering::Relaxed),
             addr: addr.into(),
             client_id: StrBytes::from_string(config.client_id.clone()),
-            versions,
+            versions: outcome.versions,
             transport,
             io: Mutex::new(IoState {
                 inflight: InFlight::new(max_in_flight),

@@ -141,7 +141,8 @@ impl Shared {
         }
     }
 
-    /// Writes queued bytes until the socket would block. `Ok(true)` when nothing is left.
+    /// Writes queued bytes until the socket would block. `Ok(true)` when nothing is left (no
+    /// request bytes, and no TLS records the socket has not taken).
     pub(crate) fn flush(&self, io: &mut IoState) -> Result<bool, NetError> {
         while !io.unwritten.is_empty() {
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
@@ -155,7 +156,7 @@ impl Shared {
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(false),
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => return Err(NetError::disconnected(&self.addr, e)),
+                Err(e) => return Err(crate::transport::io_error(&self.addr, e)),
             };
             self.stats.wrote(written);
             let mut left = written;
@@ -171,6 +172,13 @@ impl Shared {
                     left = 0;
                 }
             }
+        }
+        // TLS: records rustls made from bytes it took but the socket did not.
+        if self.transport.has_pending_output() {
+            return self
+                .transport
+                .flush_output()
+                .map_err(|e| crate::transport::io_error(&self.addr, e));
         }
         Ok(true)
     }

@@ -228,7 +228,13 @@ pub(crate) async fn reader(shared: Arc<Shared>, mut buf: BytesMut) {
                 if buf.capacity() - buf.len() < MIN_READ_SPACE {
                     buf.reserve(READ_CHUNK);
                 }
-                match shared.transport.try_read(&mut buf) {
+                let read = shared.transport.try_read(&mut buf);
+                if shared.transport.has_pending_output() {
+                    // Reading made TLS records to send (a key update's answer): the writer
+                    // sends them.
+                    shared.writer_wake.notify_one();
+                }
+                match read {
                     Ok(0) => {
                         shared.fail(NetError::disconnected(&shared.addr, "closed by the broker"));
                         return;
@@ -237,7 +243,7 @@ pub(crate) async fn reader(shared: Arc<Shared>, mut buf: BytesMut) {
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
                         || e.kind() == std::io::ErrorKind::Interrupted => {}
                     Err(e) => {
-                        shared.fail(NetError::disconnected(&shared.addr, e));
+                        shared.fail(crate::transport::io_error(&shared.addr, e));
                         return;
                     }
                 }

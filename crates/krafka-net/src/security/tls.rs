@@ -1,0 +1,404 @@
+//! [`TlsConfig`]: how a TLS connection trusts the broker and presents the client, and its
+//! translation into one shared `rustls::ClientConfig` (built once per client, when the
+//! connection settings are built, so a missing file is an error then, not at the first dial).
+//!
+//! Cryptography is rustls' default provider, aws-lc-rs (TLS 1.3 and 1.2, AES-GCM and
+//! ChaCha20-Poly1305, the post-quantum hybrid key exchange preferred where the broker has it).
+//!
+//! Trust comes from the operating system's store by default (`rustls-native-certs`: the store
+//! librdkafka and kcat use on Linux, so a company CA installed with `update-ca-certificates`
+//! works as it does for them), or from a PEM bundle. Hostname verification is on unless
+//! [`TlsConfig::verify_hostname`] is false (Java's `ssl.endpoint.identification.algorithm=`);
+//! the chain is verified either way.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+
+use super::Secret;
+
+/// PEM text, from a file or inline.
+#[derive(Clone, PartialEq, Eq)]
+pub enum PemSource {
+    /// A file holding PEM blocks (`ssl.ca.location`, `ssl.certificate.location`, …).
+    File(PathBuf),
+    /// The PEM text itself (`ssl.ca.pem`, `ssl.certificate.pem`, …). Held as a [`Secret`]
+    /// because a private key may be given this way.
+    Inline(Secret),
+}
+
+impl fmt::Debug for PemSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => f.debug_tuple("File").field(path).finish(),
+            Self::Inline(_) => f.write_str("Inline(..)"),
+        }
+    }
+}
+
+impl PemSource {
+    /// A file.
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        Self::File(path.into())
+    }
+
+    /// Inline PEM text.
+    pub fn inline(pem: impl Into<String>) -> Self {
+        Self::Inline(Secret::new(pem))
+    }
+
+    fn read(&self, what: &'static str) -> Result<Vec<u8>, TlsSetupError> {
+        match self {
+            Self::File(path) => std::fs::read(path).map_err(|e| TlsSetupError {
+                setting: what,
+                reason: format!("cannot read {}: {e}", path.display()),
+            }),
+            Self::Inline(pem) => Ok(pem.expose().as_bytes().to_vec()),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Self::File(path) => path.display().to_string(),
+            Self::Inline(_) => "the inline PEM".to_owned(),
+        }
+    }
+}
+
+/// How TLS connections verify the broker and present the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// CA certificates to trust instead of the system's store (`ssl.ca.location` /
+    /// `ssl.ca.pem`, Java's `ssl.truststore.location` with `ssl.truststore.type=PEM`).
+    pub ca: Option<PemSource>,
+    /// The client's certificate chain for mutual TLS (`ssl.certificate.location` /
+    /// `ssl.certificate.pem`).
+    pub certificate: Option<PemSource>,
+    /// The client's private key (`ssl.key.location` / `ssl.key.pem`): PKCS#8, PKCS#1 or SEC1.
+    pub key: Option<PemSource>,
+    /// The password of an encrypted key (`ssl.key.password`); Krafka does not decrypt keys,
+    /// so setting it is refused with a clear error (see docs/security.md).
+    pub key_password: Option<Secret>,
+    /// Whether the broker's certificate must name the host connected to (Java's
+    /// `ssl.endpoint.identification.algorithm=https`, the default). Off, only the chain is
+    /// verified, and a warning is logged once per client.
+    pub verify_hostname: bool,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            ca: None,
+            certificate: None,
+            key: None,
+            key_password: None,
+            verify_hostname: true,
+        }
+    }
+}
+
+/// A TLS setting that cannot be used, naming the setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSetupError {
+    /// The setting, as Java names it (`ssl.ca.location`, …).
+    pub setting: &'static str,
+    /// What is wrong.
+    pub reason: String,
+}
+
+impl fmt::Display for TlsSetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.setting, self.reason)
+    }
+}
+
+impl std::error::Error for TlsSetupError {}
+
+impl TlsConfig {
+    /// Trust the CAs in `ca` (instead of the system's store).
+    pub fn with_ca(mut self, ca: PemSource) -> Self {
+        self.ca = Some(ca);
+        self
+    }
+
+    /// Present `certificate` and `key` to the broker (mutual TLS).
+    pub fn with_client_identity(mut self, certificate: PemSource, key: PemSource) -> Self {
+        self.certificate = Some(certificate);
+        self.key = Some(key);
+        self
+    }
+
+    /// Whether to check the broker's certificate against its host name.
+    pub fn with_hostname_verification(mut self, verify: bool) -> Self {
+        self.verify_hostname = verify;
+        self
+    }
+
+    /// Builds the rustls configuration all connections of a client share.
+    pub fn client_config(&self) -> Result<Arc<ClientConfig>, TlsSetupError> {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let roots = Arc::new(self.roots()?);
+        let webpki = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+            .build()
+            .map_err(|e| TlsSetupError {
+                setting: "ssl.ca.location",
+                reason: format!("cannot build a certificate verifier: {e}"),
+            })?;
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| TlsSetupError {
+                setting: "ssl.protocol",
+                reason: e.to_string(),
+            })?;
+        let builder = if self.verify_hostname {
+            builder.with_webpki_verifier(webpki)
+        } else {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ChainOnlyVerifier { inner: webpki }))
+        };
+        let config = match (&self.certificate, &self.key) {
+            (Some(cert), Some(key)) => {
+                let chain = read_certificates(cert, "ssl.certificate.location")?;
+                let key_der = self.read_key(key)?;
+                builder
+                    .with_client_auth_cert(chain, key_der)
+                    .map_err(|e| TlsSetupError {
+                        setting: "ssl.key.location",
+                        reason: format!("the key does not fit the certificate: {e}"),
+                    })?
+            }
+            (None, None) => builder.with_no_client_auth(),
+            (Some(_), None) => {
+                return Err(TlsSetupError {
+                    setting: "ssl.key.location",
+                    reason: "a client certificate needs its private key".into(),
+                });
+            }
+            (None, Some(_)) => {
+                return Err(TlsSetupError {
+                    setting: "ssl.certificate.location",
+                    reason: "a client key needs its certificate".into(),
+                });
+            }
+        };
+        Ok(Arc::new(config))
+    }
+
+    fn roots(&self) -> Result<RootCertStore, TlsSetupError> {
+        let mut roots = RootCertStore::empty();
+        match &self.ca {
+            Some(source) => {
+                for cert in read_certificates(source, "ssl.ca.location")? {
+                    roots.add(cert).map_err(|e| TlsSetupError {
+                        setting: "ssl.ca.location",
+                        reason: format!("{}: not a usable CA certificate: {e}", source.describe()),
+                    })?;
+                }
+            }
+            None => {
+                let found = rustls_native_certs::load_native_certs();
+                let (added, _) = roots.add_parsable_certificates(found.certs);
+                if added == 0 {
+                    return Err(TlsSetupError {
+                        setting: "ssl.ca.location",
+                        reason: "the system's certificate store has no usable CA certificate; \
+                                 install one or set ssl.ca.location"
+                            .into(),
+                    });
+                }
+            }
+        }
+        Ok(roots)
+    }
+
+    fn read_key(&self, source: &PemSource) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
+        let pem = source.read("ssl.key.location")?;
+        if pem
+            .windows(b"ENCRYPTED PRIVATE KEY".len())
+            .any(|w| w == b"ENCRYPTED PRIVATE KEY")
+            || self.key_password.is_some()
+        {
+            return Err(TlsSetupError {
+                setting: "ssl.key.password",
+                reason: "encrypted private keys are not supported; decrypt the key \
+                         (openssl pkcs8 -in KEY -out PLAIN) and keep it readable only by the service"
+                    .into(),
+            });
+        }
+        PrivateKeyDer::from_pem_slice(&pem).map_err(|e| TlsSetupError {
+            setting: "ssl.key.location",
+            reason: format!("{}: no private key found: {e}", source.describe()),
+        })
+    }
+}
+
+fn read_certificates(
+    source: &PemSource,
+    setting: &'static str,
+) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+    let pem = source.read(setting)?;
+    let certs = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsSetupError {
+            setting,
+            reason: format!("{}: bad PEM: {e}", source.describe()),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsSetupError {
+            setting,
+            reason: format!("{}: no certificate in it", source.describe()),
+        });
+    }
+    Ok(certs)
+}
+
+/// Verifies the chain as webpki does and accepts a certificate for another name: what Java does
+/// with endpoint identification off.
+#[derive(Debug)]
+struct ChainOnlyVerifier {
+    inner: Arc<WebPkiServerVerifier>,
+}
+
+impl ServerCertVerifier for ChainOnlyVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        match self.inner.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        ) {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
+
+/// Explains a rustls failure in the words a user acts on.
+pub(crate) fn describe_tls_error(error: &rustls::Error, host: &str) -> String {
+    match error {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            CertificateError::UnknownIssuer => format!(
+                "the broker's certificate is not signed by a trusted CA (set ssl.ca.location to the CA that signed it)"
+            ),
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                format!(
+                    "the broker's certificate is not valid for host '{host}' (hostname verification; ssl.endpoint.identification.algorithm)"
+                )
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "the broker's certificate has expired".to_owned()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "the broker's certificate is not valid yet".to_owned()
+            }
+            CertificateError::Revoked => "the broker's certificate is revoked".to_owned(),
+            other => format!("the broker's certificate was refused: {other:?}"),
+        },
+        rustls::Error::AlertReceived(alert) => {
+            format!(
+                "the broker ended the TLS handshake with alert {alert:?} (a required client certificate missing or refused?)"
+            )
+        }
+        rustls::Error::InvalidMessage(_) | rustls::Error::InappropriateMessage { .. } => {
+            format!("the broker did not speak TLS ({error}); is the port a plaintext listener?")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The name a TLS connection to `addr` (`host:port`) verifies: a DNS name, or an IP address.
+pub(crate) fn server_name(addr: &str) -> Result<ServerName<'static>, String> {
+    let host = host_of(addr);
+    ServerName::try_from(host.to_owned())
+        .map_err(|e| format!("'{host}' is not a valid TLS server name: {e}"))
+}
+
+/// The host part of `host:port` (brackets removed from an IPv6 literal).
+pub(crate) fn host_of(addr: &str) -> &str {
+    let host = match addr.rfind(':') {
+        Some(colon) if !addr[..colon].ends_with(':') || addr.starts_with('[') => &addr[..colon],
+        _ => addr,
+    };
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_is_split_from_the_port() {
+        assert_eq!(host_of("broker-1.example.com:9093"), "broker-1.example.com");
+        assert_eq!(host_of("127.0.0.1:9093"), "127.0.0.1");
+        assert_eq!(host_of("[::1]:9093"), "::1");
+        assert!(matches!(
+            server_name("127.0.0.1:1"),
+            Ok(ServerName::IpAddress(_))
+        ));
+        assert!(matches!(
+            server_name("localhost:1"),
+            Ok(ServerName::DnsName(_))
+        ));
+    }
+
+    #[test]
+    fn bad_pem_names_the_setting() {
+        let tls = TlsConfig::default().with_ca(PemSource::inline("not a pem"));
+        let err = tls.client_config().unwrap_err();
+        assert_eq!(err.setting, "ssl.ca.location");
+        let tls = TlsConfig::default().with_ca(PemSource::file("/nonexistent/ca.pem"));
+        assert!(
+            tls.client_config()
+                .unwrap_err()
+                .reason
+                .contains("/nonexistent/ca.pem")
+        );
+    }
+
+    #[test]
+    fn inline_pem_is_not_printed() {
+        let source = PemSource::inline("-----BEGIN PRIVATE KEY-----\nsecret");
+        assert!(!format!("{source:?}").contains("secret"));
+    }
+}
