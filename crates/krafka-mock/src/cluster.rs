@@ -23,6 +23,8 @@ pub struct MockClusterBuilder {
     cluster_id: String,
     base_port: u16,
     fetch_session_slots: usize,
+    tls: Option<crate::security::MockTls>,
+    sasl: Option<crate::security::MockSasl>,
 }
 
 impl Default for MockClusterBuilder {
@@ -35,6 +37,8 @@ impl Default for MockClusterBuilder {
             cluster_id: "krafka-mock".into(),
             base_port: 0,
             fetch_session_slots: crate::state::DEFAULT_FETCH_SESSION_SLOTS,
+            tls: None,
+            sasl: None,
         }
     }
 }
@@ -79,11 +83,26 @@ impl MockClusterBuilder {
         self
     }
 
+    /// Serve TLS on every broker (security protocol SSL, or SASL_SSL with [`sasl`](Self::sasl)).
+    pub fn tls(mut self, tls: crate::security::MockTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Require SASL authentication on every broker (SASL_PLAINTEXT, or SASL_SSL with
+    /// [`tls`](Self::tls)).
+    pub fn sasl(mut self, sasl: crate::security::MockSasl) -> Self {
+        self.sasl = Some(sasl);
+        self
+    }
+
     /// Binds every broker and starts serving.
     ///
     /// Cancel-safe in the sense that dropping the future before it completes leaves nothing
     /// running: listeners bound so far are dropped with it.
     pub async fn start(self) -> std::io::Result<MockCluster> {
+        let security =
+            crate::security::ListenerSecurity::new(self.tls.as_ref(), self.sasl.as_ref())?;
         let state = Arc::new(ClusterState::new(
             self.cluster_id,
             self.auto_create_topics,
@@ -127,6 +146,7 @@ impl MockClusterBuilder {
                     state: state.clone(),
                     node_id,
                     peer: None,
+                    security: security.clone(),
                 },
             ));
         }

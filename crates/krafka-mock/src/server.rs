@@ -11,8 +11,8 @@ use krafka_protocol::frame::{FrameDecoder, put_frame_len};
 use krafka_protocol::header::{decode_request_header, response_header_version};
 use krafka_protocol::messages::{ApiVersionsResponse, RequestBody, ResponseBody, ResponseHeader};
 use krafka_protocol::{ApiKey, ErrorCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::{debug, warn};
 
@@ -20,7 +20,11 @@ use std::time::Instant;
 
 use crate::faults::{self, Control, RequestInfo};
 use crate::handlers::{self, BrokerContext};
+use crate::security::sasl::ConnAuth;
 use crate::state::RequestRecord;
+
+/// How long a TLS handshake may take before the connection is dropped.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Accepts connections until `shutdown` turns true.
 pub async fn serve(listener: TcpListener, ctx: BrokerContext, mut shutdown: watch::Receiver<bool>) {
@@ -32,7 +36,23 @@ pub async fn serve(listener: TcpListener, ctx: BrokerContext, mut shutdown: watc
                     let _ = stream.set_nodelay(true);
                     let mut conn = ctx.clone();
                     conn.peer = Some(peer);
-                    tokio::spawn(serve_connection(stream, conn, shutdown.clone()));
+                    let shutdown = shutdown.clone();
+                    match ctx.security.tls.clone() {
+                        None => {
+                            tokio::spawn(serve_connection(stream, conn, shutdown));
+                        }
+                        Some(acceptor) => {
+                            tokio::spawn(async move {
+                                let accepted =
+                                    tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                                match accepted {
+                                    Ok(Ok(tls)) => serve_connection(tls, conn, shutdown).await,
+                                    Ok(Err(e)) => debug!(node = conn.node_id, %peer, error = %e, "TLS handshake failed"),
+                                    Err(_) => debug!(node = conn.node_id, %peer, "TLS handshake timed out"),
+                                }
+                            });
+                        }
+                    }
                 }
                 Err(e) => warn!(node = ctx.node_id, error = %e, "accept failed"),
             },
@@ -41,11 +61,12 @@ pub async fn serve(listener: TcpListener, ctx: BrokerContext, mut shutdown: watc
     }
 }
 
-async fn serve_connection(
-    mut stream: TcpStream,
+async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
     ctx: BrokerContext,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut auth = ConnAuth::new(ctx.security.sasl.clone());
     let mut input = BytesMut::with_capacity(64 * 1024);
     let mut frames = FrameDecoder::default();
     let mut output = BytesMut::new();
@@ -60,8 +81,15 @@ async fn serve_connection(
                 }
             };
             output.clear();
-            let mute = match respond(&ctx, frame, &mut output).await {
+            let mute = match respond(&ctx, &mut auth, frame, &mut output).await {
                 Ok(Throttled(ms)) => ms,
+                Err(CLOSE_AFTER_ANSWER) => {
+                    // A SASL failure: the answer goes out, then the connection closes.
+                    let _ = stream.write_all(&output).await;
+                    let _ = stream.flush().await;
+                    let _ = stream.shutdown().await;
+                    return;
+                }
                 Err(NO_ANSWER) => {
                     // Like a hung broker: the connection stays open and nothing more is served.
                     let _ = shutdown.changed().await;
@@ -72,7 +100,9 @@ async fn serve_connection(
                     return;
                 }
             };
-            if !output.is_empty() && stream.write_all(&output).await.is_err() {
+            if !output.is_empty()
+                && (stream.write_all(&output).await.is_err() || stream.flush().await.is_err())
+            {
                 return;
             }
             if mute > 0 {
@@ -93,6 +123,7 @@ async fn serve_connection(
 /// closes the connection, as a Kafka broker does for a request it cannot parse.
 async fn respond(
     ctx: &BrokerContext,
+    auth: &mut ConnAuth,
     frame: Bytes,
     out: &mut BytesMut,
 ) -> Result<Throttled, &'static str> {
@@ -100,6 +131,7 @@ async fn respond(
     let api_key = ApiKey(codec::get_i16(&mut peek).map_err(|_| "short header")?);
     let version = codec::get_i16(&mut peek).map_err(|_| "short header")?;
     let correlation_id = codec::get_i32(&mut peek).map_err(|_| "short header")?;
+    auth.admit(api_key, Instant::now())?;
     if !handlers::supports(ctx, api_key, version) {
         if api_key == ApiKey::API_VERSIONS {
             // KIP-511: answer an unknown ApiVersions version in v0 with the versions we do
@@ -132,6 +164,35 @@ async fn respond(
         body: &request,
     };
     let control = ctx.state.hooks.decide(&info);
+    // The SASL APIs are answered from the connection's own state (after any delay a hook set).
+    let passes = matches!(control, Control::Pass | Control::Delay(_));
+    let sasl = match &request {
+        RequestBody::SaslHandshake(r) if passes => Some(auth.handshake(r, version)?),
+        _ => None,
+    };
+    if let Some((response, close)) = sasl {
+        write_response(out, correlation_id, api_key, version, &response.into())?;
+        return if close {
+            Err(CLOSE_AFTER_ANSWER)
+        } else {
+            Ok(Throttled(0))
+        };
+    }
+    if let (RequestBody::SaslAuthenticate(r), true) = (&request, passes) {
+        let answer = auth.authenticate(r, version, Instant::now());
+        write_response(
+            out,
+            correlation_id,
+            api_key,
+            version,
+            &answer.response.into(),
+        )?;
+        return if answer.close {
+            Err(CLOSE_AFTER_ANSWER)
+        } else {
+            Ok(Throttled(0))
+        };
+    }
     match control {
         Control::Pass => {}
         Control::Delay(pause) => tokio::time::sleep(pause).await,
@@ -176,6 +237,10 @@ pub struct Throttled(pub i32);
 
 /// The reason [`respond`] gives for a request that must never be answered.
 pub const NO_ANSWER: &str = "fault: never answer";
+
+/// The reason [`respond`] gives when its answer must be sent and the connection then closed
+/// (a failed authentication).
+pub const CLOSE_AFTER_ANSWER: &str = "answer, then close";
 
 fn write_response(
     out: &mut BytesMut,

@@ -104,17 +104,20 @@ pub(crate) async fn handshake(
 ) -> Result<HandshakeOutcome, NetError> {
     let versions = negotiate_api_versions(transport, addr, config, read_buf).await?;
     let mut session_lifetime = None;
-    if config.security.protocol.uses_sasl() {
-        if let Some(sasl) = &config.security.sasl {
-            let mut io = HandshakeIo {
-                transport,
-                addr,
-                config,
-                read_buf,
-                next_correlation_id: 2,
-            };
-            session_lifetime = authenticate(&mut io, &versions, sasl).await?;
-        }
+    if let Some(sasl) = config
+        .security
+        .sasl
+        .as_ref()
+        .filter(|_| config.security.protocol.uses_sasl())
+    {
+        let mut io = HandshakeIo {
+            transport,
+            addr,
+            config,
+            read_buf,
+            next_correlation_id: 2,
+        };
+        session_lifetime = authenticate(&mut io, &versions, sasl).await?;
     }
     Ok(HandshakeOutcome {
         versions,
@@ -190,7 +193,6 @@ async fn authenticate(
                     .round_trip(
                         &SaslHandshakeRequest {
                             mechanism: StrBytes::from_static_str(mechanism),
-                            ..Default::default()
                         },
                         handshake_version,
                     )

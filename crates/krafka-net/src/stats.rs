@@ -27,6 +27,7 @@ pub struct ConnectionStats {
     bytes_in: AtomicU64,
     write_calls: AtomicU64,
     read_calls: AtomicU64,
+    reauthentications: AtomicU64,
     latency: LatencyHistogram,
 }
 
@@ -34,6 +35,15 @@ impl ConnectionStats {
     /// Requests sent through the high-priority lane.
     pub fn high_priority_count(&self) -> u64 {
         self.high.load(Relaxed)
+    }
+
+    /// SASL re-authentications completed on this connection (KIP-368).
+    pub fn reauthentications(&self) -> u64 {
+        self.reauthentications.load(Relaxed)
+    }
+
+    pub(crate) fn reauthenticated(&self) {
+        self.reauthentications.fetch_add(1, Relaxed);
     }
 
     /// Requests sent through the normal lane.

@@ -45,6 +45,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::LEAVE_GROUP, 0, 5),
     (ApiKey::LIST_GROUPS, 0, 5),
     (ApiKey::DESCRIBE_GROUPS, 0, 5),
+    // Answered by the connection's SASL state (see `security`), on every listener as Kafka does.
+    (ApiKey::SASL_HANDSHAKE, 0, 1),
+    (ApiKey::SASL_AUTHENTICATE, 0, 2),
 ];
 
 /// The versions of `api_key` broker `ctx` serves: [`SUPPORTED`], narrowed by any cap a test
@@ -73,6 +76,8 @@ pub struct BrokerContext {
     /// The client's address, on a connection's own copy (what DescribeGroups reports as a
     /// member's host).
     pub peer: Option<std::net::SocketAddr>,
+    /// The listener's TLS and SASL.
+    pub(crate) security: crate::security::ListenerSecurity,
 }
 
 /// Whether broker `ctx` coordinates `group` (see [`crate::groups`]).

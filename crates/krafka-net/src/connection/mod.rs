@@ -17,6 +17,7 @@
 //! [`NetError::is_retriable`]) and the handle reports [`BrokerConnection::is_usable`] false.
 //! A connection is never repaired; the pool replaces it.
 
+mod reauth;
 mod request;
 mod shared;
 mod tasks;
@@ -113,6 +114,7 @@ impl BrokerConnection {
                 one_way: VecDeque::new(),
                 last_activity: Instant::now(),
                 closed: None,
+                paused: false,
             }),
             queued: AtomicUsize::new(0),
             usable: AtomicBool::new(true),
@@ -128,6 +130,12 @@ impl BrokerConnection {
         let writer = tokio::spawn(tasks::writer(shared.clone(), high_rx, normal_rx));
         let reader = tokio::spawn(tasks::reader(shared.clone(), read_buf));
         shared.tasks.lock().extend([writer, reader]);
+        if let (Some(lifetime), Some(sasl)) =
+            (outcome.session_lifetime, &shared.config.security.sasl)
+        {
+            let reauth = tokio::spawn(reauth::run(shared.clone(), sasl.clone(), lifetime));
+            shared.tasks.lock().push(reauth);
+        }
         tracing::debug!(%addr, id = shared.id, "connected");
         Ok(Self {
             _guard: Arc::new(CloseOnDrop(shared.clone())),

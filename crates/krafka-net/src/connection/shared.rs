@@ -50,6 +50,8 @@ pub(crate) struct IoState {
     pub(crate) one_way: VecDeque<i32>,
     pub(crate) last_activity: Instant,
     pub(crate) closed: Option<NetError>,
+    /// A re-authentication is under way: no request is admitted but its own (see `reauth`).
+    pub(crate) paused: bool,
 }
 
 pub(crate) struct Shared {
@@ -84,6 +86,9 @@ impl Shared {
 
     /// Whether `out` may be registered now without passing the in-flight limits.
     pub(crate) fn has_room(&self, io: &IoState, out: &Outgoing) -> bool {
+        if io.paused {
+            return false;
+        }
         if !out.reply.expects_response() {
             return true;
         }
@@ -207,6 +212,17 @@ impl Shared {
         for p in pending {
             let _ = p.waiter.reply.send(Err(error.clone()));
         }
+    }
+
+    /// Stops admitting requests (for a re-authentication); requests wait in their lanes.
+    pub(crate) fn pause(&self) {
+        self.io.lock().paused = true;
+    }
+
+    /// Admits requests again and wakes the writer to send those that waited.
+    pub(crate) fn resume(&self) {
+        self.io.lock().paused = false;
+        self.writer_wake.notify_one();
     }
 
     /// The error requests get once the connection has ended.

@@ -112,7 +112,7 @@ fn flush_pending(shared: &Shared) -> Option<(bool, bool, bool)> {
         return None;
     }
     let flushed = shared.flush(&mut io);
-    let high_room = io.inflight.has_room();
+    let high_room = io.inflight.has_room() && !io.paused;
     let normal_room = high_room && io.normal_in_flight < shared.config.max_in_flight_requests;
     drop(io);
     match flushed {

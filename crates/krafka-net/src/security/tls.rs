@@ -318,9 +318,9 @@ impl ServerCertVerifier for ChainOnlyVerifier {
 pub(crate) fn describe_tls_error(error: &rustls::Error, host: &str) -> String {
     match error {
         rustls::Error::InvalidCertificate(cert) => match cert {
-            CertificateError::UnknownIssuer => format!(
-                "the broker's certificate is not signed by a trusted CA (set ssl.ca.location to the CA that signed it)"
-            ),
+            CertificateError::UnknownIssuer => {
+                "the broker's certificate is not signed by a trusted CA (set ssl.ca.location to the CA that signed it)".to_owned()
+            }
             CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
                 format!(
                     "the broker's certificate is not valid for host '{host}' (hostname verification; ssl.endpoint.identification.algorithm)"
@@ -333,6 +333,9 @@ pub(crate) fn describe_tls_error(error: &rustls::Error, host: &str) -> String {
                 "the broker's certificate is not valid yet".to_owned()
             }
             CertificateError::Revoked => "the broker's certificate is revoked".to_owned(),
+            CertificateError::BadSignature => {
+                "the broker's certificate has a bad signature (signed by another CA with the same name as a trusted one?)".to_owned()
+            }
             other => format!("the broker's certificate was refused: {other:?}"),
         },
         rustls::Error::AlertReceived(alert) => {

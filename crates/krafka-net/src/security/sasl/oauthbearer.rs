@@ -199,10 +199,9 @@ impl TokenCache {
     /// A token fresh at `now`: the cached one until 80% of its lifetime has passed, then a new
     /// one from the provider. Cancel-safe: dropping it leaves the cache as it was.
     pub async fn token(&self, now: SystemTime) -> Result<OAuthBearerToken, TokenError> {
-        if let Some((token, fetched)) = self.cached.lock().clone() {
-            if is_fresh(&token, fetched, now) {
-                return Ok(token);
-            }
+        let cached = self.cached.lock().clone();
+        if let Some((token, _)) = cached.filter(|(t, fetched)| is_fresh(t, *fetched, now)) {
+            return Ok(token);
         }
         let token = self.provider.token().await?;
         if token.value.is_empty() {
