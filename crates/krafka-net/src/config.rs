@@ -112,6 +112,13 @@ pub struct ConnectionConfigBuilder {
     config: ConnectionConfig,
 }
 
+impl Default for ConnectionConfigBuilder {
+    /// Starts from the defaults, as [`ConnectionConfig::builder`].
+    fn default() -> Self {
+        ConnectionConfig::builder()
+    }
+}
+
 macro_rules! setters {
     ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
         $(
@@ -158,6 +165,11 @@ impl ConnectionConfigBuilder {
     pub fn security(mut self, value: SecurityConfig) -> Self {
         self.config.security = value;
         self
+    }
+
+    /// The settings so far (unvalidated).
+    pub fn peek(&self) -> &ConnectionConfig {
+        &self.config
     }
 
     /// See [`ConnectionConfig::client_id`].

@@ -159,6 +159,18 @@ impl NetError {
         }
     }
 
+    /// The error under any [`Backoff`](Self::Backoff) or
+    /// [`NoBrokerAvailable`](Self::NoBrokerAvailable) wrapping: what actually failed.
+    pub fn root_cause(&self) -> &NetError {
+        match self {
+            Self::Backoff { last_error, .. } => last_error.root_cause(),
+            Self::NoBrokerAvailable {
+                last_error: Some(e),
+            } => e.root_cause(),
+            other => other,
+        }
+    }
+
     pub(crate) fn disconnected(addr: &str, reason: impl fmt::Display) -> Self {
         Self::Disconnected {
             addr: addr.to_owned(),

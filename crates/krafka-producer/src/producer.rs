@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use krafka_net::{ClusterMetadata, ConnectionConfig, ConnectionPool, MetadataConfig};
+use krafka_net::{ClusterMetadata, ConnectionPool, MetadataConfig};
 use krafka_protocol::ErrorCode;
 use krafka_protocol::compression::Compression;
 use parking_lot::Mutex;
@@ -49,6 +49,8 @@ pub struct ProducerBuilder {
     config: ProducerConfig,
     partitioner: PartitionerChoice,
     bootstrap: Option<String>,
+    connection: krafka_net::ConnectionConfigBuilder,
+    metadata_max_age: Option<std::time::Duration>,
 }
 
 impl ProducerBuilder {
@@ -61,6 +63,27 @@ impl ProducerBuilder {
     /// `bootstrap.servers`). Needed by [`connect`](Self::connect).
     pub fn bootstrap_servers(mut self, servers: impl Into<String>) -> Self {
         self.bootstrap = Some(servers.into());
+        self
+    }
+
+    /// The connection settings [`connect`](Self::connect) starts from: security (TLS, SASL),
+    /// socket buffers, reconnect backoff, idle and connect timeouts. Client id, request
+    /// timeout and in-flight limit are this builder's own and override them.
+    pub fn connection(mut self, connection: krafka_net::ConnectionConfigBuilder) -> Self {
+        self.connection = connection;
+        self
+    }
+
+    /// TLS and SASL for [`connect`](Self::connect) (Java's `security.protocol`, `ssl.*`,
+    /// `sasl.*`).
+    pub fn security(mut self, security: krafka_net::SecurityConfig) -> Self {
+        self.connection = self.connection.security(security);
+        self
+    }
+
+    /// Java's `metadata.max.age.ms` for [`connect`](Self::connect) (5 minutes).
+    pub fn metadata_max_age(mut self, age: std::time::Duration) -> Self {
+        self.metadata_max_age = Some(age);
         self
     }
 
@@ -140,7 +163,9 @@ impl ProducerBuilder {
                 reason: "no bootstrap brokers given".into(),
             })
         })?;
-        let connection = ConnectionConfig::builder()
+        let connection = self
+            .connection
+            .clone()
             .client_id(self.config.client_id.clone())
             .request_timeout(self.config.request_timeout)
             .max_in_flight_requests(self.config.max_in_flight_requests_per_connection)
@@ -152,7 +177,11 @@ impl ProducerBuilder {
                 })
             })?;
         let pool = ConnectionPool::new(connection);
-        let metadata = ClusterMetadata::connect(pool, MetadataConfig::new(bootstrap.split(',')))
+        let mut metadata_config = MetadataConfig::new(bootstrap.split(','));
+        if let Some(age) = self.metadata_max_age {
+            metadata_config.max_age = age;
+        }
+        let metadata = ClusterMetadata::connect(pool, metadata_config)
             .await
             .map_err(|error| ProduceError::Network {
                 error,

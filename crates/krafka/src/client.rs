@@ -24,7 +24,10 @@
 use std::fmt;
 use std::time::Duration;
 
-use krafka_net::{ClusterMetadata, ConnectionConfig, ConnectionPool, MetadataConfig, NetError};
+use krafka_net::{
+    ClusterMetadata, ConnectionConfigBuilder, ConnectionPool, MetadataConfig, NetError, SaslConfig,
+    SecurityConfig, SecurityProtocol, TlsConfig,
+};
 
 use crate::Profile;
 
@@ -41,6 +44,8 @@ impl fmt::Display for ClientError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ClientError::Config(e) => write!(f, "invalid client setting: {e}"),
+            // A refused certificate or password is said plainly, not as "no broker answered".
+            ClientError::Network(e) if e.is_security_failure() => write!(f, "{}", e.root_cause()),
             ClientError::Network(e) => write!(f, "cannot reach the cluster: {e}"),
         }
     }
@@ -63,6 +68,8 @@ pub struct KrafkaBuilder {
     profile: Profile,
     request_timeout: Duration,
     allow_auto_create_topics: bool,
+    connection: ConnectionConfigBuilder,
+    metadata_max_age: Option<Duration>,
 }
 
 impl KrafkaBuilder {
@@ -93,11 +100,61 @@ impl KrafkaBuilder {
         self
     }
 
+    /// TLS and SASL for every connection the handle makes: bootstrap, every broker, group
+    /// coordinators, the admin's (Java's `security.protocol`, `ssl.*`, `sasl.*`).
+    pub fn security(mut self, security: SecurityConfig) -> Self {
+        self.connection = self.connection.security(security);
+        self
+    }
+
+    /// TLS with `tls` (`security.protocol=SSL`), or SASL_SSL if [`sasl`](Self::sasl) is
+    /// also given.
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        let mut security = self.connection.peek().security.clone();
+        security.protocol = if security.sasl.is_some() {
+            SecurityProtocol::SaslSsl
+        } else {
+            SecurityProtocol::Ssl
+        };
+        security.tls = tls;
+        self.connection = self.connection.security(security);
+        self
+    }
+
+    /// SASL with `sasl` (`SASL_PLAINTEXT`), or SASL_SSL if [`tls`](Self::tls) is also given.
+    pub fn sasl(mut self, sasl: SaslConfig) -> Self {
+        let mut security = self.connection.peek().security.clone();
+        security.protocol = if security.protocol.uses_tls() {
+            SecurityProtocol::SaslSsl
+        } else {
+            SecurityProtocol::SaslPlaintext
+        };
+        security.sasl = Some(sasl);
+        self.connection = self.connection.security(security);
+        self
+    }
+
+    /// All connection settings at once (security, backoff, timeouts, buffers); the client id
+    /// and request timeout set on this builder override theirs.
+    pub fn connection(mut self, connection: ConnectionConfigBuilder) -> Self {
+        self.connection = connection;
+        self
+    }
+
+    /// Java's `metadata.max.age.ms`: the metadata cache is refreshed at least this often
+    /// (5 minutes).
+    pub fn metadata_max_age(mut self, age: Duration) -> Self {
+        self.metadata_max_age = Some(age);
+        self
+    }
+
     /// Connects to the bootstrap brokers and loads the cluster's metadata.
     ///
     /// Cancel-safe: dropping the future before it completes leaves nothing running.
     pub async fn connect(self) -> Result<Krafka, ClientError> {
-        let connection = ConnectionConfig::builder()
+        let connection = self
+            .connection
+            .clone()
             .client_id(self.client_id.clone())
             .request_timeout(self.request_timeout)
             .build()
@@ -105,6 +162,9 @@ impl KrafkaBuilder {
         let pool = ConnectionPool::new(connection);
         let mut metadata_config = MetadataConfig::new(self.bootstrap.split(',').map(str::trim));
         metadata_config.allow_auto_topic_creation = self.allow_auto_create_topics;
+        if let Some(age) = self.metadata_max_age {
+            metadata_config.max_age = age;
+        }
         let metadata = ClusterMetadata::connect(pool, metadata_config)
             .await
             .map_err(ClientError::Network)?;
@@ -142,6 +202,8 @@ impl Krafka {
             profile: Profile::Balanced,
             request_timeout: Duration::from_secs(30),
             allow_auto_create_topics: true,
+            connection: ConnectionConfigBuilder::default(),
+            metadata_max_age: None,
         }
     }
 

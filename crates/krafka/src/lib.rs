@@ -54,6 +54,9 @@ pub use client::{ClientError, Krafka, KrafkaBuilder};
 #[cfg(feature = "consumer")]
 pub use krafka_consumer as consumer;
 pub use krafka_net as net;
+/// TLS and SASL settings (see `docs/security.md`).
+pub use krafka_net::security;
+pub use krafka_net::{PemSource, SaslConfig, Secret, SecurityConfig, SecurityProtocol, TlsConfig};
 #[cfg(feature = "producer")]
 pub use krafka_producer as producer;
 pub use krafka_protocol as protocol;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use krafka_net::{ClusterMetadata, ConnectionConfig, ConnectionPool, MetadataConfig};
+use krafka_net::{ClusterMetadata, ConnectionPool, MetadataConfig};
 use krafka_protocol::records::DecodeOptions;
 
 use tokio::sync::mpsc;
@@ -33,6 +33,8 @@ macro_rules! setters {
 pub struct ConsumerBuilder {
     config: ConsumerConfig,
     bootstrap: Option<String>,
+    connection: krafka_net::ConnectionConfigBuilder,
+    metadata_max_age: Option<std::time::Duration>,
 }
 
 impl ConsumerBuilder {
@@ -45,6 +47,27 @@ impl ConsumerBuilder {
     /// `bootstrap.servers`). Needed by [`connect`](Self::connect).
     pub fn bootstrap_servers(mut self, servers: impl Into<String>) -> Self {
         self.bootstrap = Some(servers.into());
+        self
+    }
+
+    /// The connection settings [`connect`](Self::connect) starts from: security (TLS, SASL),
+    /// socket buffers, reconnect backoff, idle and connect timeouts. Client id, request
+    /// timeout and in-flight limit are this builder's own and override them.
+    pub fn connection(mut self, connection: krafka_net::ConnectionConfigBuilder) -> Self {
+        self.connection = connection;
+        self
+    }
+
+    /// TLS and SASL for [`connect`](Self::connect) (Java's `security.protocol`, `ssl.*`,
+    /// `sasl.*`).
+    pub fn security(mut self, security: krafka_net::SecurityConfig) -> Self {
+        self.connection = self.connection.security(security);
+        self
+    }
+
+    /// Java's `metadata.max.age.ms` for [`connect`](Self::connect) (5 minutes).
+    pub fn metadata_max_age(mut self, age: std::time::Duration) -> Self {
+        self.metadata_max_age = Some(age);
         self
     }
 
@@ -128,7 +151,9 @@ impl ConsumerBuilder {
                 reason: "needed to connect".to_owned(),
             })
         })?;
-        let connection = ConnectionConfig::builder()
+        let connection = self
+            .connection
+            .clone()
             .client_id(self.config.client_id.clone())
             .request_timeout(self.config.request_timeout)
             .build()
@@ -141,6 +166,9 @@ impl ConsumerBuilder {
         let pool = ConnectionPool::new(connection);
         let mut metadata_config = MetadataConfig::new(bootstrap.split(','));
         metadata_config.allow_auto_topic_creation = self.config.allow_auto_create_topics;
+        if let Some(age) = self.metadata_max_age {
+            metadata_config.max_age = age;
+        }
         let metadata = ClusterMetadata::connect(pool, metadata_config).await?;
         self.build_on(metadata)
     }
