@@ -10,9 +10,6 @@ use krafka::prelude::*;
 /// What to read and how to print it.
 #[derive(Args)]
 pub struct ConsumeArgs {
-    /// The cluster (host:port,...).
-    #[arg(long)]
-    bootstrap: String,
     /// The topic.
     topic: String,
     /// Consume as a member of this group (committing as it goes) instead of reading every
@@ -90,16 +87,17 @@ fn line(record: &ConsumerRecord, format: Format) -> String {
     }
 }
 
-pub async fn run(args: ConsumeArgs) -> Result<(), String> {
+pub async fn run(args: ConsumeArgs, client: &crate::client::ClientOpts) -> Result<(), String> {
     let reset = if args.from_beginning {
         OffsetReset::Earliest
     } else {
         OffsetReset::Latest
     };
-    let mut builder = ConsumerBuilder::new()
-        .bootstrap_servers(args.bootstrap.as_str())
-        .auto_offset_reset(reset)
-        .client_id("krafka-cli");
+    let mut builder = client
+        .cluster_properties()?
+        .consumer()
+        .map_err(|e| e.to_string())?
+        .auto_offset_reset(reset);
     if let Some(group) = &args.group {
         builder = builder.group_id(group.as_str());
     }

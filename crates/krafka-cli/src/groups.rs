@@ -3,16 +3,13 @@
 //! `krafka::Admin`.
 
 use clap::{Args, Subcommand};
-use krafka::{Admin, AdminError, GroupDescription, Krafka};
+use krafka::{Admin, AdminError, GroupDescription};
 
 use crate::say;
 
 /// Which cluster, and what to show.
 #[derive(Args)]
 pub struct GroupsArgs {
-    /// The cluster (host:port,...).
-    #[arg(long)]
-    bootstrap: String,
     #[command(subcommand)]
     action: Action,
 }
@@ -29,12 +26,8 @@ enum Action {
     },
 }
 
-pub async fn run(args: GroupsArgs) -> Result<(), String> {
-    let kafka = Krafka::builder(args.bootstrap.as_str())
-        .client_id("krafka-cli")
-        .connect()
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn run(args: GroupsArgs, client: &crate::client::ClientOpts) -> Result<(), String> {
+    let kafka = client.connect().await?;
     let admin = kafka.admin();
     let result = match args.action {
         Action::List => admin.list_groups().await.map(|groups| {

@@ -1,6 +1,7 @@
 //! The `krafka` command. Subcommands live in their own modules; this file parses the command
 //! line and turns every failure into one line on stderr (never a panic or a backtrace).
 //!
+//! - [`client`]: the global `-b`, `--config FILE` and `-X key=value` every client command takes;
 //! - `perf` ([`perf`]): the main job — produce N records and consume them back, reporting
 //!   throughput and end-to-end latency; an embedded mock cluster when no broker is given;
 //! - `broker` ([`broker`]): krafka-mock as a standalone cluster on a port;
@@ -10,6 +11,7 @@
 //!   lines or JSON.
 
 mod broker;
+mod client;
 mod consume;
 mod groups;
 mod perf;
@@ -26,6 +28,8 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "krafka", version, about)]
 struct Cli {
+    #[command(flatten)]
+    client: client::ClientOpts,
     #[command(subcommand)]
     command: Command,
 }
@@ -68,12 +72,12 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Perf(args) => perf::run(args).await,
+            Command::Perf(args) => perf::run(args, &cli.client).await,
             Command::Broker(args) => broker::run(args).await,
-            Command::Topics(args) => topics::run(args).await,
-            Command::Groups(args) => groups::run(args).await,
-            Command::Produce(args) => produce::run(args).await,
-            Command::Consume(args) => consume::run(args).await,
+            Command::Topics(args) => topics::run(args, &cli.client).await,
+            Command::Groups(args) => groups::run(args, &cli.client).await,
+            Command::Produce(args) => produce::run(args, &cli.client).await,
+            Command::Consume(args) => consume::run(args, &cli.client).await,
         }
     });
     match result {

@@ -17,6 +17,7 @@ use hdrhistogram::Histogram;
 use krafka::Profile;
 use krafka::prelude::*;
 
+use crate::client::ClientOpts;
 use crate::progress::{Display, Progress};
 use crate::{plot, say};
 
@@ -28,9 +29,6 @@ const STAMP: usize = 8;
 /// What `krafka perf` measures.
 #[derive(Args)]
 pub struct PerfArgs {
-    /// The cluster to measure (host:port,...). Without it, an embedded in-process mock cluster.
-    #[arg(long)]
-    bootstrap: Option<String>,
     /// How many records to produce and consume.
     #[arg(long, default_value_t = 1_000_000)]
     records: usize,
@@ -151,10 +149,16 @@ impl Settings {
         }
     }
 
-    fn producer(&self, bootstrap: &str) -> ProducerBuilder {
-        let mut b = self
-            .profile
-            .producer(ProducerBuilder::new().bootstrap_servers(bootstrap));
+    fn producer(&self, client: &ClientOpts) -> Result<ProducerBuilder, String> {
+        let base = client
+            .cluster_properties()?
+            .producer()
+            .map_err(|e| e.to_string())?;
+        Ok(self.tune_producer(base))
+    }
+
+    fn tune_producer(&self, base: ProducerBuilder) -> ProducerBuilder {
+        let mut b = self.profile.producer(base);
         if let Some(acks) = self.acks {
             b = match acks {
                 AcksArg::All => b.acks(Acks::All),
@@ -174,12 +178,18 @@ impl Settings {
         b
     }
 
-    fn consumer(&self, bootstrap: &str) -> ConsumerBuilder {
-        let mut b = self.profile.consumer(
-            ConsumerBuilder::new()
-                .bootstrap_servers(bootstrap)
-                .auto_offset_reset(OffsetReset::Earliest),
-        );
+    fn consumer(&self, client: &ClientOpts) -> Result<ConsumerBuilder, String> {
+        let base = client
+            .cluster_properties()?
+            .consumer()
+            .map_err(|e| e.to_string())?;
+        Ok(self.tune_consumer(base))
+    }
+
+    fn tune_consumer(&self, base: ConsumerBuilder) -> ConsumerBuilder {
+        let mut b = self
+            .profile
+            .consumer(base.auto_offset_reset(OffsetReset::Earliest));
         if let Some(wait) = self.fetch_wait {
             b = b.fetch_max_wait(wait);
         }
@@ -188,8 +198,8 @@ impl Settings {
 
     /// The effective settings, as the builders hold them.
     fn describe(&self) -> String {
-        let p = self.producer("");
-        let c = self.consumer("");
+        let p = self.tune_producer(ProducerBuilder::new());
+        let c = self.tune_consumer(ConsumerBuilder::new());
         let (p, c) = (p.config(), c.config());
         format!(
             "profile {}: acks={}, idempotence {}, linger {} ms, batch {}, compression {}, \
@@ -211,8 +221,8 @@ impl Settings {
 
     /// The short label of a sweep point: the swept keys' values.
     fn label(&self, keys: &[String]) -> String {
-        let p = self.producer("");
-        let c = self.consumer("");
+        let p = self.tune_producer(ProducerBuilder::new());
+        let c = self.tune_consumer(ConsumerBuilder::new());
         keys.iter()
             .map(|k| match k.as_str() {
                 "linger" => format!("linger={}", p.config().linger.as_millis()),
@@ -315,7 +325,7 @@ impl Outcome {
     }
 }
 
-pub async fn run(args: PerfArgs) -> Result<(), String> {
+pub async fn run(args: PerfArgs, client: &ClientOpts) -> Result<(), String> {
     if args.size < STAMP {
         return Err(format!(
             "--size must be at least {STAMP} (the send timestamp)"
@@ -332,12 +342,16 @@ pub async fn run(args: PerfArgs) -> Result<(), String> {
             .map_or(0, |d| d.as_secs());
         format!("krafka-perf-{}-{secs}", std::process::id())
     });
-    let (bootstrap, cluster) = match &args.bootstrap {
-        Some(bootstrap) => {
-            say(&format!("cluster: {bootstrap}"));
-            (bootstrap.clone(), None)
+    let (client, cluster) = match client.has_bootstrap()? {
+        true => {
+            let props = client.properties()?;
+            say(&format!(
+                "cluster: {}",
+                props.get("bootstrap.servers").unwrap_or_default()
+            ));
+            (client.clone(), None)
         }
-        None => {
+        false => {
             let cluster = krafka_mock::MockCluster::builder()
                 .brokers(args.brokers)
                 .start()
@@ -348,7 +362,11 @@ pub async fn run(args: PerfArgs) -> Result<(), String> {
                  CPU with the client; give --bootstrap to measure a real cluster)",
                 args.brokers
             ));
-            (cluster.bootstrap(), Some(cluster))
+            let embedded = ClientOpts {
+                bootstrap: Some(cluster.bootstrap()),
+                ..client.clone()
+            };
+            (embedded, Some(cluster))
         }
     };
     say(&format!(
@@ -361,9 +379,9 @@ pub async fn run(args: PerfArgs) -> Result<(), String> {
             .unwrap_or_default()
     ));
     let result = if args.sweep.is_empty() {
-        single(&args, &base, &bootstrap, &topic).await
+        single(&args, &base, &client, &topic).await
     } else {
-        sweep(&args, &points, &keys, &bootstrap, &topic).await
+        sweep(&args, &points, &keys, &client, &topic).await
     };
     if let Some(cluster) = cluster {
         cluster.shutdown().await;
@@ -374,11 +392,11 @@ pub async fn run(args: PerfArgs) -> Result<(), String> {
 async fn single(
     args: &PerfArgs,
     settings: &Settings,
-    bootstrap: &str,
+    client: &ClientOpts,
     topic: &str,
 ) -> Result<(), String> {
     say(&settings.describe());
-    let outcome = measure(args, settings, bootstrap, topic).await?;
+    let outcome = measure(args, settings, client, topic).await?;
     say(&format!(
         "produce: {} records in {:.2} s: {} records/s, {:.1} MB/s",
         thousands(args.records as u64),
@@ -425,7 +443,7 @@ async fn sweep(
     args: &PerfArgs,
     points: &[Settings],
     keys: &[String],
-    bootstrap: &str,
+    client: &ClientOpts,
     topic: &str,
 ) -> Result<(), String> {
     say(&format!(
@@ -436,7 +454,7 @@ async fn sweep(
     let mut rows = Vec::with_capacity(points.len());
     for (i, settings) in points.iter().enumerate() {
         let label = settings.label(keys);
-        let outcome = measure(args, settings, bootstrap, &format!("{topic}-{i}")).await?;
+        let outcome = measure(args, settings, client, &format!("{topic}-{i}")).await?;
         say(&format!(
             "  {label}: produce {} records/s, consume {} records/s, p99 {:.2} ms",
             rate(outcome.produce_rate),
@@ -509,18 +527,18 @@ fn thin(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
 async fn measure(
     args: &PerfArgs,
     settings: &Settings,
-    bootstrap: &str,
+    client: &ClientOpts,
     topic: &str,
 ) -> Result<Outcome, String> {
     crate::topics::ensure(
-        bootstrap,
+        client,
         topic,
         args.partitions,
         settings.profile.topic_durability(),
     )
     .await?;
     let mut consumer = settings
-        .consumer(bootstrap)
+        .consumer(client)?
         .connect()
         .await
         .map_err(|e| format!("consumer: {e}"))?;
@@ -528,7 +546,7 @@ async fn measure(
         .assign((0..args.partitions).map(|p| TopicPartition::new(topic, p)))
         .map_err(|e| format!("consumer: {e}"))?;
     let producer = settings
-        .producer(bootstrap)
+        .producer(client)?
         .connect()
         .await
         .map_err(|e| format!("producer: {e}"))?;

@@ -12,9 +12,6 @@ use crate::say;
 /// Where to write, and how to read the input.
 #[derive(Args)]
 pub struct ProduceArgs {
-    /// The cluster (host:port,...).
-    #[arg(long)]
-    bootstrap: String,
     /// The topic.
     topic: String,
     /// Read from this file instead of stdin.
@@ -34,7 +31,7 @@ pub struct ProduceArgs {
 /// Deliveries awaited at most at once before the oldest is confirmed.
 const MAX_PENDING: usize = 65_536;
 
-pub async fn run(args: ProduceArgs) -> Result<(), String> {
+pub async fn run(args: ProduceArgs, client: &crate::client::ClientOpts) -> Result<(), String> {
     let mut headers = Vec::new();
     for h in &args.headers {
         let (k, v) = h
@@ -48,9 +45,13 @@ pub async fn run(args: ProduceArgs) -> Result<(), String> {
         )),
         None => Box::new(std::io::BufReader::new(std::io::stdin())),
     };
+    let base = client
+        .cluster_properties()?
+        .producer()
+        .map_err(|e| e.to_string())?;
     let producer = args
         .profile
-        .producer(ProducerBuilder::new().bootstrap_servers(args.bootstrap.as_str()))
+        .producer(base)
         .connect()
         .await
         .map_err(|e| e.to_string())?;

@@ -5,18 +5,17 @@
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
+use krafka::NewTopic;
 use krafka::net::ClusterMetadata;
 use krafka::protocol::ErrorCode;
-use krafka::{Krafka, NewTopic};
+
+use crate::client::ClientOpts;
 
 use crate::say;
 
 /// Which cluster, and what to do with its topics.
 #[derive(Args)]
 pub struct TopicsArgs {
-    /// The cluster (host:port,...).
-    #[arg(long)]
-    bootstrap: String,
     #[command(subcommand)]
     action: Action,
 }
@@ -35,8 +34,9 @@ enum Action {
         /// Copies of each partition (the broker's default if not given).
         #[arg(long)]
         replication_factor: Option<i16>,
-        /// Topic configs as KEY=VALUE (repeatable), e.g. min.insync.replicas=2.
-        #[arg(long = "config", value_name = "KEY=VALUE")]
+        /// Topic configs as KEY=VALUE (repeatable), e.g. min.insync.replicas=2. (--config is
+        /// the client properties file, as the Kafka scripts' --command-config.)
+        #[arg(long = "topic-config", value_name = "KEY=VALUE")]
         configs: Vec<String>,
     },
     /// Deletes topics.
@@ -52,22 +52,14 @@ enum Action {
     },
 }
 
-async fn connect(bootstrap: &str) -> Result<Krafka, String> {
-    Krafka::builder(bootstrap)
-        .client_id("krafka-cli")
-        .connect()
-        .await
-        .map_err(|e| e.to_string())
-}
-
 /// Creates `topic` unless it exists (what `perf` needs).
 pub async fn ensure(
-    bootstrap: &str,
+    client: &ClientOpts,
     topic: &str,
     partitions: i32,
     replication: Option<(i16, &str)>,
 ) -> Result<(), String> {
-    let kafka = connect(bootstrap).await?;
+    let kafka = client.connect().await?;
     let mut new = NewTopic::new(topic, partitions);
     if let Some((copies, min_insync)) = replication {
         new = new
@@ -86,8 +78,8 @@ pub async fn ensure(
     }
 }
 
-pub async fn run(args: TopicsArgs) -> Result<(), String> {
-    let kafka = connect(&args.bootstrap).await?;
+pub async fn run(args: TopicsArgs, client: &ClientOpts) -> Result<(), String> {
+    let kafka = client.connect().await?;
     let admin = kafka.admin();
     let result = match args.action {
         Action::List => admin.list_topics().await.map(|names| {
@@ -107,7 +99,7 @@ pub async fn run(args: TopicsArgs) -> Result<(), String> {
             }
             for kv in &configs {
                 let Some((k, v)) = kv.split_once('=') else {
-                    return Err(format!("--config {kv}: expected KEY=VALUE"));
+                    return Err(format!("--topic-config {kv}: expected KEY=VALUE"));
                 };
                 topic = topic.config(k, v);
             }

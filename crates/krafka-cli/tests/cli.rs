@@ -10,6 +10,8 @@ fn krafka(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_krafka"))
         .args(args)
         .env("RUST_BACKTRACE", "1")
+        // These tests pick their clusters; an inherited one would change what perf measures.
+        .env_remove("KRAFKA_BOOTSTRAP")
         .output()
         .unwrap();
     (
@@ -195,7 +197,7 @@ fn topics_are_created_listed_described_and_deleted() {
         "events",
         "--partitions",
         "3",
-        "--config",
+        "--topic-config",
         "retention.ms=1000",
     ]);
     assert!(ok, "{out}{err}");
@@ -365,4 +367,137 @@ fn a_missing_topic_is_created_on_request_or_is_one_line_at_once() {
         assert!(started.elapsed() < Duration::from_secs(10), "{args:?}");
     }
     std::fs::remove_file(&input).unwrap();
+}
+
+/// A properties file in a directory of its own.
+fn properties_file(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("krafka-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("client.properties");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn topics_list_over_sasl_ssl_with_a_config_file_and_global_flags_anywhere() {
+    let tls_dir = std::env::temp_dir().join(format!("krafka-cli-tls-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&tls_dir);
+    let tls = tls_dir.to_str().unwrap();
+    let (_broker, bootstrap) = broker(&[
+        "--security-protocol",
+        "SASL_SSL",
+        "--sasl-mechanisms",
+        "SCRAM-SHA-512",
+        "--user",
+        "alice:alice-secret",
+        "--tls-dir",
+        tls,
+        "--topic",
+        "orders:2",
+    ]);
+    for file in [
+        "ca.pem",
+        "server.pem",
+        "server.key",
+        "client.pem",
+        "client.key",
+    ] {
+        assert!(tls_dir.join(file).exists(), "{file} not written");
+    }
+    let ca = tls_dir.join("ca.pem");
+    let good = properties_file(
+        "good",
+        &format!(
+            "security.protocol=SASL_SSL\nsasl.mechanism=SCRAM-SHA-512\nsasl.username=alice\nsasl.password=alice-secret\nssl.ca.location={}\n",
+            ca.display()
+        ),
+    );
+    let good = good.to_str().unwrap();
+    // -b and --config after the subcommand, and before it.
+    let (ok, out, err) = krafka(&["topics", "list", "-b", &bootstrap, "--config", good]);
+    assert!(ok && out.lines().any(|l| l == "orders"), "{out}{err}");
+    let (ok, out, err) = krafka(&["--config", good, "-b", &bootstrap, "topics", "list"]);
+    assert!(ok && out.lines().any(|l| l == "orders"), "{out}{err}");
+    // -X overrides the file: a wrong password is one line that says authentication failed.
+    let (ok, _, err) = krafka(&[
+        "topics",
+        "list",
+        "-b",
+        &bootstrap,
+        "--config",
+        good,
+        "-X",
+        "sasl.password=wrong",
+    ]);
+    assert!(!ok);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.to_lowercase().contains("authentication failed"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("wrong") && !err.contains("alice-secret"),
+        "{err}"
+    );
+
+    // A file as a Java service writes it: no -b, JAAS over continued lines, a PEM trust store,
+    // Kafka's serializer classes.
+    let java = properties_file(
+        "java",
+        &format!(
+            "bootstrap.servers={bootstrap}\n\
+             security.protocol : SASL_SSL\n\
+             sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required \\\n\
+             \x20   username=\"alice\" \\\n\
+             \x20   password=\"alice-secret\";\n\
+             ssl.truststore.type=PEM\n\
+             ssl.truststore.location={}\n\
+             key.serializer=org.apache.kafka.common.serialization.StringSerializer\n\
+             value.serializer=org.apache.kafka.common.serialization.ByteArraySerializer\n",
+            ca.display()
+        ),
+    );
+    let (ok, out, err) = krafka(&["topics", "list", "--config", java.to_str().unwrap()]);
+    assert!(ok && out.lines().any(|l| l == "orders"), "{out}{err}");
+
+    // Produce and consume through the same file.
+    let input = std::env::temp_dir().join(format!("krafka-cli-sec-input-{}", std::process::id()));
+    std::fs::write(&input, "one\ntwo\nthree\n").unwrap();
+    let (ok, out, err) = krafka(&[
+        "produce",
+        "orders",
+        "--file",
+        input.to_str().unwrap(),
+        "--config",
+        good,
+        "-b",
+        &bootstrap,
+    ]);
+    assert!(ok, "{out}{err}");
+    let (ok, out, err) = krafka(&[
+        "consume",
+        "orders",
+        "--from-beginning",
+        "--count",
+        "3",
+        "--config",
+        good,
+        "-b",
+        &bootstrap,
+    ]);
+    assert!(ok, "{out}{err}");
+    let mut lines: Vec<&str> = out.lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines, ["one", "three", "two"]);
+}
+
+#[test]
+fn no_cluster_and_bad_properties_are_one_line() {
+    let (ok, _, err) = krafka(&["topics", "list"]);
+    assert!(!ok && err.contains("no cluster given"), "{err}");
+    let (ok, _, err) = krafka(&["topics", "list", "-b", "127.0.0.1:1", "-X", "linger.msec=5"]);
+    assert!(!ok && err.contains("linger.msec"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    let (ok, _, err) = krafka(&["topics", "list", "--config", "/no/such/file.properties"]);
+    assert!(!ok && err.contains("/no/such/file.properties"), "{err}");
 }
