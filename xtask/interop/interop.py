@@ -4,8 +4,10 @@ Against the given bootstrap: create a topic, produce with every compression code
 idempotence on, consume everything back in a consumer group, commit, and verify every record
 (key, value, headers, order per partition) and the committed offsets.
 
-Usage: interop.py BOOTSTRAP [--tolerate-duplicates]
-(`cargo xtask interop` runs it against the krafka-mock process and against tansu.)
+Usage: interop.py BOOTSTRAP [--tolerate-duplicates] [--quick] [-X key=value]...
+`-X` adds a client property to every client (security.protocol, sasl.*, ssl.*); `--quick`
+sends fewer records per codec. (`cargo xtask interop` runs it against the krafka-mock process,
+plaintext and over SSL and SASL_SSL with each mechanism, and against tansu.)
 """
 
 import sys
@@ -21,16 +23,30 @@ PARTITIONS = 3
 
 
 def fail(message):
-    print(f"interop: FAILED: {message}", flush=True)
+    print(f"interop: FAILED ({' '.join(sys.argv[2:])}): {message}", flush=True)
     sys.exit(1)
 
 
+def extra_properties(argv):
+    extra = {}
+    for i, arg in enumerate(argv):
+        if arg == "-X" and i + 1 < len(argv):
+            key, _, value = argv[i + 1].partition("=")
+            extra[key] = value
+    return extra
+
+
 def main():
+    global PER_CODEC
     bootstrap = sys.argv[1]
     tolerate_duplicates = "--tolerate-duplicates" in sys.argv
+    if "--quick" in sys.argv:
+        PER_CODEC = 40
+    extra = extra_properties(sys.argv)
+    label = extra.get("sasl.mechanisms", extra.get("security.protocol", "PLAINTEXT"))
     run = uuid.uuid4().hex[:8]
     topic = f"interop-{run}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, **extra})
     admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS, replication_factor=1)])[topic].result(30)
 
     delivered = []
@@ -47,6 +63,7 @@ def main():
 
     for codec in CODECS:
         producer = Producer({
+            **extra,
             "bootstrap.servers": bootstrap,
             "enable.idempotence": True,
             "acks": "all",
@@ -74,6 +91,7 @@ def main():
         fail("two records were acknowledged at the same offset")
 
     consumer = Consumer({
+        **extra,
         "bootstrap.servers": bootstrap,
         "group.id": f"interop-{run}",
         "auto.offset.reset": "earliest",
@@ -123,7 +141,7 @@ def main():
         last = max((o for p, o, *_ in delivered if p == tp.partition), default=-1)
         if tp.offset != last + 1:
             fail(f"partition {tp.partition}: committed {tp.offset}, expected {last + 1}")
-    print(f"interop: OK: {total} records, {len(CODECS)} codecs, {PARTITIONS} partitions, "
+    print(f"interop: OK ({label}): {total} records, {len(CODECS)} codecs, {PARTITIONS} partitions, "
           f"consumed in a group and committed", flush=True)
 
 
