@@ -106,9 +106,28 @@ pub fn start(root: &Path, compose: bool) -> Result<String, String> {
 /// address once it listens. [`start`] keeps one running for the tests; the benchmarks start a
 /// fresh one per measurement (a long-lived tansu slows down as topics pile up).
 pub fn spawn_tansu(root: &Path, log: &Path) -> Result<(std::process::Child, String), String> {
+    spawn(root, log, None)
+}
+
+/// Like [`spawn_tansu`], advertising `advertised` (`host:port`, a TLS front's) instead of the
+/// port it listens on.
+pub fn spawn_tansu_advertising(
+    root: &Path,
+    log: &Path,
+    advertised: &str,
+) -> Result<(std::process::Child, String), String> {
+    spawn(root, log, Some(advertised))
+}
+
+fn spawn(
+    root: &Path,
+    log: &Path,
+    advertised: Option<&str>,
+) -> Result<(std::process::Child, String), String> {
     let binary = tansu_binary(root)?;
     let port = free_port()?;
     let url = format!("tcp://127.0.0.1:{port}");
+    let advertised_url = advertised.map_or_else(|| url.clone(), |a| format!("tcp://{a}"));
     let log = std::fs::File::create(log).map_err(|e| e.to_string())?;
     let log_err = log.try_clone().map_err(|e| e.to_string())?;
     let mut child = Command::new(&binary)
@@ -117,7 +136,7 @@ pub fn spawn_tansu(root: &Path, log: &Path) -> Result<(std::process::Child, Stri
             "--listener-url",
             &url,
             "--advertised-listener-url",
-            &url,
+            &advertised_url,
         ])
         .args(["--storage-engine", "memory://tansu/"])
         .stdin(Stdio::null())
@@ -168,7 +187,7 @@ fn running(root: &Path) -> Option<(String, String)> {
     (alive && listening).then_some((pid, addr))
 }
 
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     listener
         .local_addr()
@@ -178,7 +197,7 @@ fn free_port() -> Result<u16, String> {
 
 /// Waits for the broker process to accept connections. A bounded wait for another process to
 /// come up is the one place a retry loop is the right tool.
-fn wait_until_listening(addr: &str, limit: Duration) -> Result<(), String> {
+pub fn wait_until_listening(addr: &str, limit: Duration) -> Result<(), String> {
     let socket: SocketAddr = addr.parse().map_err(|e| format!("{addr}: {e}"))?;
     let started = Instant::now();
     while started.elapsed() < limit {

@@ -15,6 +15,7 @@ mod codegen;
 mod fuzz;
 mod interop;
 mod test;
+mod tls_front;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

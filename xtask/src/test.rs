@@ -3,8 +3,10 @@
 //! The whole workspace's unit, integration, benchmark-smoke and doc tests, then the suites that
 //! need a real broker: `cargo xtask broker` starts tansu (installing it into the cache on first
 //! use, about 9 minutes on 2 cores) unless `KRAFKA_BOOTSTRAP` names a cluster, and the
-//! `real_broker` targets run against it, and then `cargo xtask interop` (confluent-kafka against
-//! the mock process and the real broker), and last the smoke check of `cargo xtask bench peers`
+//! `real_broker` targets run against it; then Krafka over TLS against a tansu of its own behind
+//! stunnel4 (installed with apt-get when missing; the `real_broker_tls` target); then
+//! `cargo xtask interop` (confluent-kafka against the mock process, plain and over TLS and
+//! SASL, and the real broker), and last the smoke check of `cargo xtask bench peers`
 //! (rdkafka and krafka 0.28.1 beside Krafka, 2,000 records each; building librdkafka takes a
 //! few minutes on a cold cache). The output of each run is passed through, and the command ends
 //! with one line totalling every run (`N passed, M failed`), since the last run's own summary
@@ -100,7 +102,20 @@ fn real_broker_tests(root: &Path, totals: &mut Totals) -> Result<(), String> {
     if !external {
         crate::broker::stop(root, false)?;
     }
-    result
+    result?;
+    // TLS against an OpenSSL server: tansu behind stunnel4.
+    let front = crate::tls_front::start(root)?;
+    let ca = front.ca.to_string_lossy().into_owned();
+    let env = [
+        ("KRAFKA_TLS_BOOTSTRAP", front.bootstrap.as_str()),
+        ("KRAFKA_TLS_CA", ca.as_str()),
+    ];
+    cargo_test(
+        root,
+        &["test", "-p", "krafka", "--test", "real_broker_tls"],
+        &env,
+        totals,
+    )
 }
 
 /// Runs one `cargo test`, echoing its output and adding up its `test result:` lines.

@@ -86,3 +86,8 @@ mod readme {}
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/configuration.md")]
 mod configuration_doc {}
+
+/// docs/security.md, compiled as a doc test so its example stays true to the code.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/security.md")]
+mod security_doc {}
