@@ -32,12 +32,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let tls_dir = root.join("target").join("interop-tls");
     let tls_dir_text = tls_dir.to_string_lossy().into_owned();
     let ca = tls_dir.join("ca.pem").to_string_lossy().into_owned();
-    let ssl = [
-        "--tls-dir",
-        tls_dir_text.as_str(),
-        "--brokers",
-        "2",
-    ];
+    let ssl = ["--tls-dir", tls_dir_text.as_str(), "--brokers", "2"];
     let ca_setting = format!("ssl.ca.location={ca}");
     run_against_mock(
         root,
@@ -67,7 +62,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
                 "sasl.oauthbearer.config=principal=alice",
             ]);
         } else {
-            client.extend(["-X", "sasl.username=alice", "-X", "sasl.password=alice-secret"]);
+            client.extend([
+                "-X",
+                "sasl.username=alice",
+                "-X",
+                "sasl.password=alice-secret",
+            ]);
         }
         run_against_mock(root, &binary, &python, &script, &sasl_ssl, &client)?;
     }

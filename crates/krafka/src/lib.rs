@@ -46,7 +46,7 @@ pub mod admin;
 mod admin_groups;
 mod client;
 mod profile;
-mod properties;
+pub mod properties;
 
 pub use admin::{Admin, AdminError, NewTopic};
 pub use admin_groups::{GroupDescription, GroupListing, GroupMember, PartitionLag};

@@ -43,7 +43,11 @@ async fn records_round_trip_through_an_openssl_tls_server() {
             let value = format!("{i:06}-{}", "v".repeat(300));
             acks.push(
                 producer
-                    .send(ProducerRecord::new(topic.as_str()).partition(p).value(value))
+                    .send(
+                        ProducerRecord::new(topic.as_str())
+                            .partition(p)
+                            .value(value),
+                    )
                     .await
                     .unwrap(),
             );
@@ -93,5 +97,8 @@ async fn an_untrusted_server_certificate_is_refused_with_a_reason() {
         .connect()
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("not signed by a trusted CA"), "{err}");
+    assert!(
+        err.to_string().contains("not signed by a trusted CA"),
+        "{err}"
+    );
 }

@@ -159,4 +159,39 @@ mod tests {
         assert!(parse("a=\\uzzzz").is_err());
         assert!(parse("a=\\ud83d").is_err());
     }
+
+    /// Java's `Properties.store` escaping, for the round trip.
+    fn escape(s: &str, is_key: bool) -> String {
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '\x0c' => out.push_str("\\f"),
+                '=' | ':' | '#' | '!' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                ' ' if is_key || i == 0 => out.push_str("\\ "),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn stored_pairs_read_back(key in "\\PC{1,20}", value in "\\PC{0,40}") {
+            let text = format!("{}={}\n", escape(&key, true), escape(&value, false));
+            let parsed = parse(&text).unwrap();
+            proptest::prop_assert_eq!(parsed, vec![(key, value)]);
+        }
+
+        #[test]
+        fn any_text_is_a_result(text in "\\PC{0,200}") {
+            let _ = parse(&text);
+        }
+    }
 }
