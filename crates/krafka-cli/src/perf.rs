@@ -44,6 +44,14 @@ pub struct PerfArgs {
     /// Brokers of the embedded cluster (without --bootstrap).
     #[arg(long, default_value_t = 3)]
     brokers: i32,
+    /// The embedded cluster's security protocol (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL),
+    /// with a run-time test CA and a SASL user for the client. Against a real cluster, give
+    /// the client's security with --config or -X instead.
+    #[arg(long, default_value = "PLAINTEXT")]
+    security_protocol: String,
+    /// The SASL mechanism for the embedded cluster with a SASL protocol.
+    #[arg(long, default_value = "SCRAM-SHA-512")]
+    sasl_mechanism: String,
     /// The tuning profile the settings start from: balanced, throughput, latency, durability
     /// or availability (see docs/performance.md). The flags below override it.
     #[arg(long, default_value_t = Profile::Balanced)]
@@ -352,20 +360,22 @@ pub async fn run(args: PerfArgs, client: &ClientOpts) -> Result<(), String> {
             (client.clone(), None)
         }
         false => {
-            let cluster = krafka_mock::MockCluster::builder()
+            let (builder, security) = embedded_security(&args)?;
+            let cluster = builder
                 .brokers(args.brokers)
                 .start()
                 .await
                 .map_err(|e| format!("cannot start the embedded cluster: {e}"))?;
             say(&format!(
-                "cluster: embedded krafka-mock, {} broker(s) in this process (it shares the \
+                "cluster: embedded krafka-mock, {} broker(s) in this process, {} (it shares the \
                  CPU with the client; give --bootstrap to measure a real cluster)",
-                args.brokers
+                args.brokers, args.security_protocol
             ));
-            let embedded = ClientOpts {
+            let mut embedded = ClientOpts {
                 bootstrap: Some(cluster.bootstrap()),
                 ..client.clone()
             };
+            embedded.properties.extend(security);
             (embedded, Some(cluster))
         }
     };
@@ -521,6 +531,40 @@ fn thin(points: &[(f64, f64)], max: usize) -> Vec<(f64, f64)> {
             Some((chunk[0].0, worst.1))
         })
         .collect()
+}
+
+/// The embedded cluster's builder secured as `--security-protocol` asks, and the client
+/// properties that match it (a fresh test CA, the user `perf`).
+fn embedded_security(
+    args: &PerfArgs,
+) -> Result<(krafka_mock::MockClusterBuilder, Vec<String>), String> {
+    let protocol: krafka::SecurityProtocol = args.security_protocol.parse().map_err(
+        |e: krafka::security::UnknownSecurityProtocol| format!("--security-protocol: {e}"),
+    )?;
+    let mut builder = krafka_mock::MockCluster::builder();
+    let mut props = vec![format!("security.protocol={protocol}")];
+    if protocol.uses_tls() {
+        let pki = krafka_mock::TestPki::generate().map_err(|e| e.to_string())?;
+        props.push(format!("ssl.ca.pem={}", pki.ca_pem));
+        builder = builder.tls(krafka_mock::MockTls::new(pki));
+    }
+    if protocol.uses_sasl() {
+        let mechanism = krafka_mock::SaslMechanismName::parse(&args.sasl_mechanism)
+            .filter(|m| *m != krafka_mock::SaslMechanismName::OAuthBearer)
+            .ok_or_else(|| {
+                format!(
+                    "--sasl-mechanism {}: expected PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512",
+                    args.sasl_mechanism
+                )
+            })?;
+        builder = builder.sasl(krafka_mock::MockSasl::new([mechanism]).user("perf", "perf-secret"));
+        props.extend([
+            format!("sasl.mechanism={}", mechanism.name()),
+            "sasl.username=perf".to_owned(),
+            "sasl.password=perf-secret".to_owned(),
+        ]);
+    }
+    Ok((builder, props))
 }
 
 /// One produce-and-consume run on a new topic.

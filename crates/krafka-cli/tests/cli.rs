@@ -501,3 +501,29 @@ fn no_cluster_and_bad_properties_are_one_line() {
     let (ok, _, err) = krafka(&["topics", "list", "--config", "/no/such/file.properties"]);
     assert!(!ok && err.contains("/no/such/file.properties"), "{err}");
 }
+
+#[test]
+fn perf_runs_over_tls_and_sasl_on_the_embedded_cluster() {
+    for protocol in ["SSL", "SASL_SSL"] {
+        let (ok, stdout, stderr) = krafka(&[
+            "perf",
+            "--records",
+            "2000",
+            "--size",
+            "64",
+            "--security-protocol",
+            protocol,
+        ]);
+        assert!(ok, "{protocol}: {stdout}\n{stderr}");
+        assert!(
+            stdout.contains(&format!("in this process, {protocol}")),
+            "{stdout}"
+        );
+        assert!(stdout.contains("consume: 2,000 records in"), "{stdout}");
+    }
+    let (ok, _, stderr) = krafka(&["perf", "--security-protocol", "TLS"]);
+    assert!(
+        !ok && stderr.contains("unknown security protocol"),
+        "{stderr}"
+    );
+}
