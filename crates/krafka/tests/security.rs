@@ -128,3 +128,96 @@ async fn a_wrong_password_is_one_clear_error() {
     );
     assert!(!text.contains('\n'), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_keep_flowing_in_order_across_reauthentications() {
+    let pki = TestPki::generate().unwrap();
+    let cluster = MockCluster::builder()
+        .topic("orders", 2)
+        .tls(MockTls::new(pki.clone()))
+        .sasl(
+            MockSasl::new([SaslMechanismName::ScramSha256])
+                .user("alice", "alice-secret")
+                .session_lifetime(Duration::from_millis(400)),
+        )
+        .start()
+        .await
+        .unwrap();
+    let kafka = Krafka::builder(cluster.bootstrap())
+        .tls(TlsConfig::default().with_ca(PemSource::inline(pki.ca_pem.clone())))
+        .sasl(SaslConfig::scram_sha256("alice", "alice-secret"))
+        .connect()
+        .await
+        .unwrap();
+    let handshakes = |c: &MockCluster| {
+        c.requests()
+            .iter()
+            .filter(|r| r.api_key == krafka::protocol::ApiKey::SASL_HANDSHAKE)
+            .count()
+    };
+    let at_start = handshakes(&cluster);
+    let producer = kafka
+        .producer_with(|p| p.linger(Duration::from_millis(1)))
+        .unwrap();
+    let mut consumer = kafka
+        .consumer_with("reauth-readers", |c| {
+            c.auto_offset_reset(OffsetReset::Earliest)
+                .fetch_max_wait(Duration::from_millis(50))
+        })
+        .unwrap();
+    consumer.subscribe(["orders"]).unwrap();
+    // 2.4 s of producing (six session lifetimes), each record acknowledged before the next
+    // batch, while the consumer reads.
+    let started = std::time::Instant::now();
+    let mut sent = 0u64;
+    let mut acks = Vec::new();
+    while started.elapsed() < Duration::from_millis(2400) {
+        for _ in 0..50 {
+            let value = format!("{sent:010}");
+            acks.push(
+                producer
+                    .send(
+                        ProducerRecord::new("orders")
+                            .key(format!("k{}", sent % 5))
+                            .value(value),
+                    )
+                    .await
+                    .unwrap(),
+            );
+            sent += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    for ack in acks {
+        ack.await.unwrap();
+    }
+    let mut last: std::collections::HashMap<Vec<u8>, u64> = Default::default();
+    let mut got = 0u64;
+    while got < sent {
+        let batch = tokio::time::timeout(Duration::from_secs(30), consumer.poll(1000))
+            .await
+            .expect("records")
+            .unwrap();
+        for record in batch.iter() {
+            let seq: u64 = std::str::from_utf8(record.value().unwrap())
+                .unwrap()
+                .parse()
+                .unwrap();
+            if let Some(prev) = last.insert(record.key().unwrap().to_vec(), seq) {
+                assert!(seq > prev, "{seq} after {prev}: reordered or duplicated");
+            }
+            got += 1;
+        }
+    }
+    assert_eq!(got, sent);
+    // Every connection re-authenticated several times (the mock closes a lapsed session).
+    assert!(
+        handshakes(&cluster) >= at_start + 6,
+        "{} -> {}",
+        at_start,
+        handshakes(&cluster)
+    );
+    consumer.close().await;
+    producer.close().await;
+    kafka.close().await;
+}
