@@ -127,14 +127,15 @@ impl NetError {
     /// unsupported APIs are not.
     pub fn is_retriable(&self) -> bool {
         match self {
+            // Backing off after a refused certificate or password: waiting will not mend it.
+            Self::Backoff { last_error, .. } => !last_error.is_security_failure(),
             Self::Connect { .. }
             | Self::ConnectTimeout { .. }
             | Self::Disconnected { .. }
             | Self::RequestTimeout { .. }
             | Self::Closed { .. }
-            | Self::Backoff { .. }
-            | Self::UnknownBroker(_)
-            | Self::NoBrokerAvailable { .. } => true,
+            | Self::UnknownBroker(_) => true,
+            Self::NoBrokerAvailable { .. } => !self.is_security_failure(),
             Self::Protocol { .. }
             | Self::Encode(_)
             | Self::Decode(_)
@@ -267,5 +268,38 @@ impl From<EncodeError> for NetError {
 impl From<DecodeError> for NetError {
     fn from(e: DecodeError) -> Self {
         Self::Decode(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn security_failures_stay_failures_behind_backoff_and_bootstrap() {
+        let auth = NetError::Authentication {
+            addr: "b:1".into(),
+            mechanism: "PLAIN",
+            message: "Invalid username or password".into(),
+        };
+        let behind = |e: NetError| NetError::Backoff {
+            addr: "b:1".into(),
+            retry_in: Duration::from_millis(50),
+            last_error: Box::new(e),
+        };
+        let down = NetError::disconnected("b:1", "reset");
+        assert!(!behind(auth.clone()).is_retriable());
+        assert!(behind(down.clone()).is_retriable());
+        let none = NetError::NoBrokerAvailable {
+            last_error: Some(Box::new(behind(auth.clone()))),
+        };
+        assert!(!none.is_retriable() && none.is_security_failure());
+        assert!(matches!(none.root_cause(), NetError::Authentication { .. }));
+        assert!(
+            NetError::NoBrokerAvailable {
+                last_error: Some(Box::new(down))
+            }
+            .is_retriable()
+        );
     }
 }
