@@ -165,31 +165,71 @@ impl HandshakeIo<'_> {
     }
 }
 
-/// Authenticates with `sasl`; returns the session lifetime the broker set, if any.
+/// Authenticates with `sasl` at connect time; returns the session lifetime the broker set.
 async fn authenticate(
     io: &mut HandshakeIo<'_>,
     versions: &ApiVersions,
     sasl: &SaslConfig,
 ) -> Result<Option<Duration>, NetError> {
-    let mechanism = sasl.mechanism.name();
-    let failed = |e: SaslFailure| NetError::Authentication {
-        addr: io.addr.to_owned(),
-        mechanism,
+    let addr = io.addr;
+    let authenticator = crate::security::sasl::authenticator(sasl)
+        .await
+        .map_err(|e| authentication_error(addr, sasl, e))?;
+    let lifetime = exchange(io, addr, versions, sasl, authenticator).await?;
+    tracing::debug!(%addr, mechanism = sasl.mechanism.name(), ?lifetime, "authenticated");
+    Ok(lifetime)
+}
+
+/// Sends one request of a SASL exchange and waits for its answer: on the bare transport at
+/// connect time, on the paused connection when re-authenticating.
+pub(crate) trait SaslLink {
+    /// One round trip.
+    async fn round_trip<M: RequestMessage>(
+        &mut self,
+        request: &M,
+        version: i16,
+    ) -> Result<M::Response, NetError>;
+}
+
+impl SaslLink for HandshakeIo<'_> {
+    async fn round_trip<M: RequestMessage>(
+        &mut self,
+        request: &M,
+        version: i16,
+    ) -> Result<M::Response, NetError> {
+        HandshakeIo::round_trip(self, request, version).await
+    }
+}
+
+/// The authentication error for `sasl` at `addr`.
+pub(crate) fn authentication_error(addr: &str, sasl: &SaslConfig, e: SaslFailure) -> NetError {
+    NetError::Authentication {
+        addr: addr.to_owned(),
+        mechanism: sasl.mechanism.name(),
         message: e.message.into(),
-    };
+    }
+}
+
+/// One whole SASL exchange over `link` (SaslHandshake, then SaslAuthenticate rounds), decided by
+/// a [`SaslSession`]; returns the session lifetime the broker set, if any.
+pub(crate) async fn exchange(
+    link: &mut impl SaslLink,
+    addr: &str,
+    versions: &ApiVersions,
+    sasl: &SaslConfig,
+    authenticator: crate::security::sasl::Authenticator,
+) -> Result<Option<Duration>, NetError> {
+    let failed = |e: SaslFailure| authentication_error(addr, sasl, e);
     let (handshake_version, authenticate_version) = sasl_versions(versions)
         .ok_or_else(|| failed(SaslFailure::new(
             "the broker does not offer SaslHandshake v1 and SaslAuthenticate (Kafka 1.0 or newer is needed)",
         )))?;
-    let authenticator = crate::security::sasl::authenticator(sasl)
-        .await
-        .map_err(failed)?;
-    let mut session = SaslSession::new(mechanism, authenticator);
+    let mut session = SaslSession::new(sasl.mechanism.name(), authenticator);
     let mut request = session.start().map_err(failed)?;
     loop {
         request = match request {
             SaslRequest::Handshake { mechanism } => {
-                let response: SaslHandshakeResponse = io
+                let response: SaslHandshakeResponse = link
                     .round_trip(
                         &SaslHandshakeRequest {
                             mechanism: StrBytes::from_static_str(mechanism),
@@ -203,7 +243,7 @@ async fn authenticate(
                     .map_err(failed)?
             }
             SaslRequest::Authenticate(bytes) => {
-                let response: SaslAuthenticateResponse = io
+                let response: SaslAuthenticateResponse = link
                     .round_trip(
                         &SaslAuthenticateRequest {
                             auth_bytes: bytes.into(),
@@ -223,7 +263,6 @@ async fn authenticate(
                 {
                     SessionOutcome::Continue(next) => next,
                     SessionOutcome::Authenticated { session_lifetime } => {
-                        tracing::debug!(addr = %io.addr, mechanism, ?session_lifetime, "authenticated");
                         return Ok(session_lifetime);
                     }
                 }

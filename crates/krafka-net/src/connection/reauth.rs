@@ -13,10 +13,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use krafka_protocol::messages::{
-    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
-};
-use krafka_protocol::{Encode, RequestMessage, ResponseMessage, StrBytes};
+use krafka_protocol::RequestMessage;
 use tokio::sync::oneshot;
 
 use super::request::{Outgoing, Reply, RequestPriority, ResponseFuture};
@@ -24,7 +21,6 @@ use super::shared::Shared;
 use crate::error::NetError;
 use crate::security::SaslConfig;
 use crate::security::sasl::session::reauthentication_delay;
-use crate::security::sasl::{SaslFailure, SaslRequest, SaslSession, SessionOutcome};
 use crate::stats::Lane;
 
 /// Re-authenticates `shared` each time its session nears its end, until the connection ends.
@@ -72,75 +68,40 @@ fn jitter(id: u64, round: u64) -> f64 {
 
 /// One exchange on the paused connection; the new session lifetime.
 async fn reauthenticate(shared: &Shared, sasl: &SaslConfig) -> Result<Option<Duration>, NetError> {
-    let mechanism = sasl.mechanism.name();
-    let failed = |e: SaslFailure| NetError::Authentication {
-        addr: shared.addr.to_string(),
-        mechanism,
-        message: e.message.into(),
-    };
-    let (handshake_version, authenticate_version) =
-        crate::handshake::sasl_versions(&shared.versions).ok_or_else(|| {
-            failed(SaslFailure::new(
-                "the broker no longer offers SaslAuthenticate",
-            ))
-        })?;
     let authenticator = crate::security::sasl::authenticator(sasl)
         .await
-        .map_err(failed)?;
-    let mut session = SaslSession::new(mechanism, authenticator);
+        .map_err(|e| crate::handshake::authentication_error(&shared.addr, sasl, e))?;
     shared.pause();
-    let mut request = session.start().map_err(failed)?;
-    loop {
-        request = match request {
-            SaslRequest::Handshake { mechanism } => {
-                let response: SaslHandshakeResponse = send_paused(
-                    shared,
-                    &SaslHandshakeRequest {
-                        mechanism: StrBytes::from_static_str(mechanism),
-                    },
-                    handshake_version,
-                )
-                .await?;
-                let enabled: Vec<&str> = response.mechanisms.iter().map(|m| &**m).collect();
-                session
-                    .on_handshake(response.error_code, &enabled)
-                    .map_err(failed)?
-            }
-            SaslRequest::Authenticate(bytes) => {
-                let response: SaslAuthenticateResponse = send_paused(
-                    shared,
-                    &SaslAuthenticateRequest {
-                        auth_bytes: bytes.into(),
-                        ..Default::default()
-                    },
-                    authenticate_version,
-                )
-                .await?;
-                match session
-                    .on_authenticate(
-                        response.error_code,
-                        response.error_message.as_deref(),
-                        &response.auth_bytes,
-                        response.session_lifetime_ms,
-                    )
-                    .map_err(failed)?
-                {
-                    SessionOutcome::Continue(next) => next,
-                    SessionOutcome::Authenticated { session_lifetime } => {
-                        return Ok(session_lifetime);
-                    }
-                }
-            }
-        };
+    let mut link = PausedLink(shared);
+    crate::handshake::exchange(
+        &mut link,
+        &shared.addr,
+        &shared.versions,
+        sasl,
+        authenticator,
+    )
+    .await
+}
+
+/// The paused connection as the SASL exchange's link.
+struct PausedLink<'a>(&'a Shared);
+
+impl crate::handshake::SaslLink for PausedLink<'_> {
+    async fn round_trip<M: RequestMessage>(
+        &mut self,
+        request: &M,
+        version: i16,
+    ) -> Result<M::Response, NetError> {
+        send_paused(self.0, request, version).await
     }
 }
 
 /// Sends one SASL request on the paused connection, behind everything already admitted.
-async fn send_paused<M>(shared: &Shared, request: &M, version: i16) -> Result<M::Response, NetError>
-where
-    M: RequestMessage + Encode,
-    M::Response: ResponseMessage,
-{
+async fn send_paused<M: RequestMessage>(
+    shared: &Shared,
+    request: &M,
+    version: i16,
+) -> Result<M::Response, NetError> {
     let (tx, rx) = oneshot::channel();
     let out = Outgoing::encode(
         M::API_KEY,
