@@ -416,3 +416,60 @@ async fn reauthentication_keeps_requests_flowing_in_order() {
         );
     }
 }
+
+/// `pki`'s client key, encrypted as `openssl pkcs8 -topk8 -v2 aes-256-cbc` would.
+fn encrypted_client_key(pki: &TestPki, password: &str) -> String {
+    use rustls_pki_types::pem::PemObject;
+    let der = rustls_pki_types::PrivatePkcs8KeyDer::from_pem_slice(pki.client_key_pem.as_bytes())
+        .unwrap();
+    let info = pkcs8::PrivateKeyInfo::try_from(der.secret_pkcs8_der()).unwrap();
+    let params =
+        pkcs8::pkcs5::pbes2::Parameters::pbkdf2_sha256_aes256cbc(2048, b"saltsalt", &[7u8; 16])
+            .unwrap();
+    let encrypted = info.encrypt_with_params(params, password).unwrap();
+    encrypted
+        .to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_encrypted_client_key_with_its_password() {
+    let pki = TestPki::generate().unwrap();
+    let cluster = cluster(
+        Some(MockTls::new(pki.clone()).require_client_cert(true)),
+        None,
+    )
+    .await;
+    let key = encrypted_client_key(&pki, "key-secret");
+    let tls = |password: Option<&str>| {
+        let mut t = tls_for(&pki).with_client_identity(
+            PemSource::inline(pki.client_cert_pem.clone()),
+            PemSource::inline(key.clone()),
+        );
+        if let Some(p) = password {
+            t = t.with_key_password(p);
+        }
+        t
+    };
+    let conn = connect(&cluster, SecurityConfig::ssl(tls(Some("key-secret"))))
+        .await
+        .unwrap();
+    metadata_works(&conn).await;
+    for (password, reason) in [
+        (Some("not-the-key-password"), "cannot decrypt"),
+        (None, "encrypted"),
+    ] {
+        let err = ConnectionConfig::builder()
+            .security(SecurityConfig::ssl(tls(password)))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field, "ssl.key.password");
+        assert!(err.reason.contains(reason), "{}", err.reason);
+        assert!(
+            !err.reason.contains("not-the-key-password"),
+            "{}",
+            err.reason
+        );
+    }
+}

@@ -84,8 +84,8 @@ pub struct TlsConfig {
     pub certificate: Option<PemSource>,
     /// The client's private key (`ssl.key.location` / `ssl.key.pem`): PKCS#8, PKCS#1 or SEC1.
     pub key: Option<PemSource>,
-    /// The password of an encrypted key (`ssl.key.password`); Krafka does not decrypt keys,
-    /// so setting it is refused with a clear error (see docs/security.md).
+    /// The password of an encrypted PKCS#8 key (`ssl.key.password`); unused for a key that
+    /// is not encrypted.
     pub key_password: Option<Secret>,
     /// Whether the broker's certificate must name the host connected to (Java's
     /// `ssl.endpoint.identification.algorithm=https`, the default). Off, only the chain is
@@ -133,6 +133,12 @@ impl TlsConfig {
     pub fn with_client_identity(mut self, certificate: PemSource, key: PemSource) -> Self {
         self.certificate = Some(certificate);
         self.key = Some(key);
+        self
+    }
+
+    /// The password of an encrypted client key.
+    pub fn with_key_password(mut self, password: impl Into<Secret>) -> Self {
+        self.key_password = Some(password.into());
         self
     }
 
@@ -222,23 +228,48 @@ impl TlsConfig {
 
     fn read_key(&self, source: &PemSource) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
         let pem = source.read("ssl.key.location")?;
-        if pem
-            .windows(b"ENCRYPTED PRIVATE KEY".len())
-            .any(|w| w == b"ENCRYPTED PRIVATE KEY")
-            || self.key_password.is_some()
-        {
-            return Err(TlsSetupError {
+        if let Some(encrypted) = pem_block(&pem, "ENCRYPTED PRIVATE KEY") {
+            let password = self.key_password.as_ref().ok_or_else(|| TlsSetupError {
                 setting: "ssl.key.password",
-                reason: "encrypted private keys are not supported; decrypt the key \
-                         (openssl pkcs8 -in KEY -out PLAIN) and keep it readable only by the service"
-                    .into(),
-            });
+                reason: format!(
+                    "{}: the key is encrypted; set its password",
+                    source.describe()
+                ),
+            })?;
+            return decrypt_key(&encrypted, password);
         }
+        // As librdkafka and Java, a password given for a key that is not encrypted is unused.
         PrivateKeyDer::from_pem_slice(&pem).map_err(|e| TlsSetupError {
             setting: "ssl.key.location",
             reason: format!("{}: no private key found: {e}", source.describe()),
         })
     }
+}
+
+/// The DER bytes of the first PEM block labelled `label` in `pem`, if there is one.
+fn pem_block(pem: &[u8], label: &str) -> Option<Vec<u8>> {
+    use base64::Engine as _;
+    let text = std::str::from_utf8(pem).ok()?;
+    let begin = format!("-----BEGIN {label}-----");
+    let end = format!("-----END {label}-----");
+    let start = text.find(&begin)? + begin.len();
+    let stop = start + text[start..].find(&end)?;
+    let body: String = text[start..stop].split_whitespace().collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
+}
+
+/// Decrypts an encrypted PKCS#8 key (PBES2: PBKDF2 or scrypt, AES-CBC), as OpenSSL's
+/// `openssl pkcs8 -topk8 -v2 aes-256-cbc` and Java's tools write them.
+fn decrypt_key(der: &[u8], password: &Secret) -> Result<PrivateKeyDer<'static>, TlsSetupError> {
+    let info = pkcs8::EncryptedPrivateKeyInfo::try_from(der).map_err(|e| TlsSetupError {
+        setting: "ssl.key.location",
+        reason: format!("not a readable encrypted PKCS#8 key: {e}"),
+    })?;
+    let plain = info.decrypt(password.expose()).map_err(|_| TlsSetupError {
+        setting: "ssl.key.password",
+        reason: "cannot decrypt the private key: wrong password, or an encryption scheme other than PBES2 with AES-CBC".into(),
+    })?;
+    Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
 }
 
 fn read_certificates(

@@ -45,7 +45,7 @@ pub(super) const REFUSED: &[(&str, &str)] = &[
     ),
     (
         "ssl.keystore.password",
-        "Krafka reads PEM keys; an encrypted key is not supported (decrypt it with openssl pkcs8)",
+        "Krafka reads PEM key stores, which have no store password; an encrypted key's password is ssl.key.password",
     ),
     (
         "sasl.kerberos.service.name",
