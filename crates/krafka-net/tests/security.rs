@@ -62,25 +62,12 @@ async fn metadata_works(conn: &BrokerConnection) {
     assert_eq!(response.topics.len(), 1);
 }
 
-async fn connect(
-    cluster: &MockCluster,
-    security: SecurityConfig,
-) -> Result<BrokerConnection, NetError> {
-    BrokerConnection::connect(&addr(cluster), config(security)).await
-}
-
-#[tokio::test]
-async fn ssl_carries_requests() {
-    let pki = TestPki::generate().unwrap();
-    let cluster = cluster(Some(MockTls::new(pki.clone())), None).await;
-    let conn = connect(&cluster, SecurityConfig::ssl(tls_for(&pki)))
-        .await
-        .unwrap();
-    metadata_works(&conn).await;
-    // Many requests in flight at once go through the lanes and coalesced writes over TLS.
+/// Puts `n` Metadata requests in flight at once, then waits for every answer; returns how many
+/// were answered.
+async fn pipelined_metadata(conn: &BrokerConnection, n: u32) -> u32 {
     let version = conn.api_version(ApiKey::METADATA).unwrap();
     let mut waiting = Vec::new();
-    for _ in 0..300 {
+    for _ in 0..n {
         let request = MetadataRequest {
             topics: None,
             ..Default::default()
@@ -100,6 +87,26 @@ async fn ssl_carries_requests() {
     for w in waiting {
         w.await.unwrap();
     }
+    n
+}
+
+async fn connect(
+    cluster: &MockCluster,
+    security: SecurityConfig,
+) -> Result<BrokerConnection, NetError> {
+    BrokerConnection::connect(&addr(cluster), config(security)).await
+}
+
+#[tokio::test]
+async fn ssl_carries_requests() {
+    let pki = TestPki::generate().unwrap();
+    let cluster = cluster(Some(MockTls::new(pki.clone())), None).await;
+    let conn = connect(&cluster, SecurityConfig::ssl(tls_for(&pki)))
+        .await
+        .unwrap();
+    metadata_works(&conn).await;
+    // Many requests in flight at once go through the lanes and coalesced writes over TLS.
+    assert_eq!(pipelined_metadata(&conn, 300).await, 300);
     assert!(conn.is_usable());
 }
 
@@ -366,7 +373,6 @@ async fn reauthentication_keeps_requests_flowing_in_order() {
         let conn = connect(&cluster, SecurityConfig::sasl_plaintext(sasl))
             .await
             .unwrap();
-        let version = conn.api_version(ApiKey::METADATA).unwrap();
         // Four tasks keep several requests in flight for 2.5 s, over several session lifetimes:
         // the mock closes a connection that sends anything mid-re-authentication or after its
         // session expired, so every answer arriving proves both rules were kept.
@@ -377,28 +383,7 @@ async fn reauthentication_keeps_requests_flowing_in_order() {
             tasks.push(tokio::spawn(async move {
                 let mut answered = 0u32;
                 while Instant::now() < deadline {
-                    let mut batch = Vec::new();
-                    for _ in 0..8 {
-                        let request = MetadataRequest {
-                            topics: None,
-                            ..Default::default()
-                        };
-                        batch.push(
-                            conn.enqueue(
-                                ApiKey::METADATA,
-                                version,
-                                RequestPriority::Normal,
-                                0,
-                                move |b| request.encode(b, version),
-                            )
-                            .await
-                            .unwrap(),
-                        );
-                    }
-                    for response in batch {
-                        response.await.unwrap();
-                        answered += 1;
-                    }
+                    answered += pipelined_metadata(&conn, 8).await;
                 }
                 answered
             }));
