@@ -8,7 +8,8 @@
 //! its CPU time and peak RSS are its own. The order of the clients rotates every round and the
 //! table reports medians, because on this shared 2-core machine run-to-run spread reaches ±25%.
 //!
-//! `cargo xtask bench peers consume …` compares the consumers (see `bench_consume`).
+//! `cargo xtask bench peers consume …` compares the consumers (see `bench_consume`);
+//! `cargo xtask bench peers tls …` the producers over TLS against plaintext (see `bench_tls`).
 //!
 //! `cargo xtask bench smoke` is the quick check `cargo xtask test` runs (see [`smoke`]).
 //!
@@ -22,7 +23,7 @@ use crate::bench_consume::Broker;
 use crate::run_command;
 
 /// Krafka first: the table's ratios compare every peer with it.
-const CLIENTS: [&str; 4] = ["krafka", "rdkafka", "rdkafka-threaded", "krafka-0.28"];
+pub(crate) const CLIENTS: [&str; 4] = ["krafka", "rdkafka", "rdkafka-threaded", "krafka-0.28"];
 const BEGIN: &str = "<!-- peers:produce:begin (written by `cargo xtask bench peers --write`) -->";
 const END: &str = "<!-- peers:produce:end -->";
 const TANSU_BEGIN: &str = "<!-- peers:produce-tansu:begin (written by `cargo xtask bench peers --broker tansu --write`) -->";
@@ -33,9 +34,12 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         Some("peers") if args.get(1).is_some_and(|a| a == "consume") => {
             crate::bench_consume::run(root, &args[2..])
         }
+        Some("peers") if args.get(1).is_some_and(|a| a == "tls") => {
+            crate::bench_tls::run(root, &args[2..])
+        }
         Some("peers") => peers(root, &args[1..]),
         Some("smoke") if args.len() == 1 => smoke(root).map(|_| ()),
-        _ => Err("usage: cargo xtask bench <peers [--quick] [--rounds N] [--clients krafka,rdkafka,rdkafka-threaded,krafka-0.28] [--write] | peers consume [--broker mock|tansu|both] [--quick] [--rounds N] [--clients krafka,rdkafka,krafka-0.28] [--write] | smoke>".into()),
+        _ => Err("usage: cargo xtask bench <peers [--quick] [--rounds N] [--clients krafka,rdkafka,rdkafka-threaded,krafka-0.28] [--write] | peers consume [--broker mock|tansu|both] [--quick] [--rounds N] [--clients krafka,rdkafka,krafka-0.28] [--write] | peers tls [--broker mock|tansu|both] [--quick] [--rounds N] [--clients LIST] [--write] | smoke>".into()),
     }
 }
 
@@ -147,7 +151,7 @@ fn peers(root: &Path, args: &[String]) -> Result<(), String> {
                     // Rotate who goes first, so no client always meets a warm (or hot) machine.
                     let i = (k + round) % options.clients.len();
                     let name = &options.clients[i];
-                    let sample = run_once(root, broker, &mock, &client, name, w)?;
+                    let sample = run_once(root, broker, &mock, &client, name, w, false)?;
                     say(&format!(
                         "{name:12} {} {} × {} B, {} partition(s), round {}: {:.0} records/s, {:.2} CPU-s",
                         broker.name(),
@@ -228,10 +232,10 @@ pub(crate) fn build(root: &Path, profile: Profile) -> Result<(PathBuf, PathBuf),
 }
 
 /// The check `cargo xtask test` runs: every peer client, built quickly, sends 2,000 records to
-/// 8 partitions of a fresh mock and must see each acknowledged, and every peer consumer reads
-/// 2,000 records back. It keeps the harness (and the
-/// peers' pinned versions) building and honest between measurements; returns the number of
-/// clients checked.
+/// 8 partitions of a fresh mock, in plaintext and over TLS, and must see each acknowledged, and
+/// every peer consumer reads 2,000 records back. It keeps the harness (and the peers' pinned
+/// versions) building and honest between measurements; returns the number of client runs
+/// checked.
 pub fn smoke(root: &Path) -> Result<u64, String> {
     let (mock, client) = build(root, Profile::Dev)?;
     let w = Workload {
@@ -241,32 +245,43 @@ pub fn smoke(root: &Path) -> Result<u64, String> {
         records: 2000,
     };
     for name in CLIENTS {
-        run_once(root, Broker::Mock, &mock, &client, name, &w)?;
+        run_once(root, Broker::Mock, &mock, &client, name, &w, false)?;
         say(&format!(
             "bench peers smoke: {name} delivered {} records",
             w.records
         ));
     }
+    // The TLS comparison's path: every client over TLS to the mock.
+    for name in CLIENTS {
+        run_once(root, Broker::Mock, &mock, &client, name, &w, true)?;
+        say(&format!(
+            "bench peers smoke: {name} delivered {} records over TLS",
+            w.records
+        ));
+    }
     let consumers = crate::bench_consume::smoke(root, &mock, &client)?;
-    Ok((CLIENTS.len() + consumers) as u64)
+    Ok((2 * CLIENTS.len() + consumers) as u64)
 }
 
-/// One client run against a fresh broker (the mock process, or a tansu of its own).
-fn run_once(
+/// One client run against a fresh broker (the mock process, or a tansu of its own), over TLS
+/// when `tls` is set.
+pub(crate) fn run_once(
     root: &Path,
     broker: Broker,
     mock: &Path,
     client: &Path,
     name: &str,
     w: &Workload,
+    tls: bool,
 ) -> Result<Sample, String> {
-    let (_running, bootstrap) =
-        crate::bench_consume::start(root, broker, mock, client, &[(w.topic, w.partitions)])?;
+    let started =
+        crate::bench_consume::start(root, broker, mock, client, &[(w.topic, w.partitions)], tls)?;
     let output = Command::new(client)
+        .args(started.client_options())
         .args([
             "produce",
             name,
-            &bootstrap,
+            &started.bootstrap,
             w.topic,
             &w.records.to_string(),
             &w.size.to_string(),
@@ -331,8 +346,8 @@ pub(crate) fn median(mut values: Vec<f64>) -> f64 {
 
 /// Medians of one workload, per client: (records/s, MB/s, CPU-s per 1M records, peak RSS MiB).
 pub(crate) struct Row {
-    label: String,
-    per_client: Vec<[f64; 4]>,
+    pub label: String,
+    pub per_client: Vec<[f64; 4]>,
 }
 
 pub(crate) fn row(w: &Workload, samples: &[Vec<Sample>]) -> Row {

@@ -12,7 +12,7 @@
 //! `--write` puts the tables into `docs/performance.md` between the `peers:consume-mock` and
 //! `peers:consume-tansu` markers.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use crate::bench::{
@@ -141,25 +141,52 @@ pub fn smoke(root: &Path, mock: &Path, client: &Path) -> Result<usize, String> {
     Ok(CLIENTS.len())
 }
 
-/// A running broker for one workload; killed when dropped.
-pub(crate) struct Running(Child);
+/// A running broker for one workload; stopped when dropped.
+pub(crate) enum Running {
+    /// The mock process, or a plaintext tansu.
+    Process(Child),
+    /// tansu behind stunnel (it stops both).
+    TlsFront(#[allow(dead_code)] crate::tls_front::TlsFront),
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if let Running::Process(child) = self {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A fresh broker for one workload: where clients reach it, and the CA they trust over TLS.
+pub(crate) struct Started {
+    pub bootstrap: String,
+    pub tls_ca: Option<PathBuf>,
+    _running: Running,
+}
+
+impl Started {
+    /// The options before the peers binary's mode: `--tls-ca CA` over TLS, none otherwise.
+    pub(crate) fn client_options(&self) -> Vec<String> {
+        match &self.tls_ca {
+            Some(ca) => vec!["--tls-ca".to_owned(), ca.display().to_string()],
+            None => Vec::new(),
+        }
     }
 }
 
 /// A fresh broker with `topics` (name, partitions): the mock process creates them at start,
-/// a tansu of its own gets them through `krafka-peers create-topic`.
+/// a tansu of its own gets them through `krafka-peers create-topic`. With `tls`, the mock
+/// listens with TLS only (its test PKI under `target/bench-tls`), and tansu sits behind
+/// stunnel (see `tls_front`).
 pub(crate) fn start(
     root: &Path,
     broker: Broker,
     mock: &Path,
     client: &Path,
     topics: &[(&str, u32)],
-) -> Result<(Running, String), String> {
+    tls: bool,
+) -> Result<Started, String> {
     match broker {
         Broker::Mock => {
             let mut command = Command::new(mock);
@@ -167,22 +194,44 @@ pub(crate) fn start(
             for (name, partitions) in topics {
                 command.args(["--topic", &format!("{name}:{partitions}")]);
             }
+            let dir = root.join("target").join("bench-tls");
+            if tls {
+                command.arg("--tls-dir").arg(&dir);
+            }
             let mut child = command
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .spawn()
                 .map_err(|e| format!("cannot start {}: {e}", mock.display()))?;
             let addr = bootstrap(&mut child);
-            let running = Running(child);
-            Ok((running, addr?))
+            let running = Running::Process(child);
+            Ok(Started {
+                bootstrap: addr?,
+                tls_ca: tls.then(|| dir.join("ca.pem")),
+                _running: running,
+            })
         }
         Broker::Tansu => {
-            let log = root.join("target").join("bench-tansu.log");
-            let (child, addr) = crate::broker::spawn_tansu(root, &log)?;
-            let running = Running(child);
+            let started = if tls {
+                let front = crate::tls_front::start(root)?;
+                Started {
+                    bootstrap: front.bootstrap.clone(),
+                    tls_ca: Some(front.ca.clone()),
+                    _running: Running::TlsFront(front),
+                }
+            } else {
+                let log = root.join("target").join("bench-tansu.log");
+                let (child, addr) = crate::broker::spawn_tansu(root, &log)?;
+                Started {
+                    bootstrap: addr,
+                    tls_ca: None,
+                    _running: Running::Process(child),
+                }
+            };
             for (name, partitions) in topics {
                 let status = Command::new(client)
-                    .args(["create-topic", &addr, name, &partitions.to_string()])
+                    .args(started.client_options())
+                    .args(["create-topic", &started.bootstrap, name, &partitions.to_string()])
                     .stdin(Stdio::null())
                     .status()
                     .map_err(|e| format!("cannot run {}: {e}", client.display()))?;
@@ -190,7 +239,7 @@ pub(crate) fn start(
                     return Err(format!("creating {name} on tansu failed: {status}"));
                 }
             }
-            Ok((running, addr))
+            Ok(started)
         }
     }
 }
@@ -223,7 +272,8 @@ fn measure(
     w: &Workload,
     options: &Options,
 ) -> Result<Row, String> {
-    let (_running, addr) = start(root, broker, mock, client, &[(w.topic, w.partitions)])?;
+    let started = start(root, broker, mock, client, &[(w.topic, w.partitions)], false)?;
+    let addr = started.bootstrap.clone();
     let (records, size, partitions) = (
         w.records.to_string(),
         w.size.to_string(),

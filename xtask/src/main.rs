@@ -6,10 +6,12 @@
 //! - `broker start|stop|status [--compose]`: the real broker for tests (tansu, or Kafka).
 //! - `interop`: confluent-kafka (librdkafka) against the mock process and the real broker.
 //! - `bench peers [--quick] [--rounds N] [--clients LIST] [--write]`: Krafka beside rdkafka
-//!   and krafka 0.28.1 against the same broker; `bench smoke` checks that harness quickly.
+//!   and krafka 0.28.1 against the same broker (`bench peers consume …` the consumers,
+//!   `bench peers tls …` the producers over TLS); `bench smoke` checks that harness quickly.
 
 mod bench;
 mod bench_consume;
+mod bench_tls;
 mod broker;
 mod codegen;
 mod fuzz;

@@ -17,10 +17,14 @@ pub fn run(run: &ConsumeRun) -> Result<(Timed, usize), String> {
 }
 
 async fn consume(run: &ConsumeRun) -> Result<(Timed, usize), String> {
-    let mut consumer = ConsumerBuilder::new()
+    let mut builder = ConsumerBuilder::new()
         .bootstrap_servers(run.bootstrap.as_str())
         .auto_offset_reset(OffsetReset::Earliest)
-        .fetch_max_wait(Duration::from_millis(run.fetch_wait_ms))
+        .fetch_max_wait(Duration::from_millis(run.fetch_wait_ms));
+    if let Some(security) = crate::krafka_security(run.tls_ca.as_deref()) {
+        builder = builder.security(security);
+    }
+    let mut consumer = builder
         .connect()
         .await
         .map_err(|e| format!("connect: {e}"))?;

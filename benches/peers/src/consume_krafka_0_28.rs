@@ -22,6 +22,7 @@ pub fn run(run: &ConsumeRun) -> Result<(Timed, usize), String> {
 async fn consume(run: &ConsumeRun) -> Result<(Timed, usize), String> {
     let consumer = Kafka::builder(run.bootstrap.as_str())
         .client_id("krafka-0.28-peer")
+        .security(crate::krafka_0_28_security(run.tls_ca.as_deref()))
         .connect()
         .await
         .map_err(|e| format!("connect: {e}"))?

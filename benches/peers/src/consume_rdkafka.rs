@@ -12,12 +12,19 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::{ConsumeRun, Timed};
 
 pub fn run(run: &ConsumeRun) -> Result<(Timed, usize), String> {
-    let consumer: BaseConsumer = ClientConfig::new()
+    let mut config = ClientConfig::new();
+    config
         .set("bootstrap.servers", &run.bootstrap)
         .set("group.id", format!("peers-{}", std::process::id()))
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
-        .set("fetch.wait.max.ms", run.fetch_wait_ms.to_string())
+        .set("fetch.wait.max.ms", run.fetch_wait_ms.to_string());
+    if let Some(ca) = &run.tls_ca {
+        config
+            .set("security.protocol", "ssl")
+            .set("ssl.ca.location", ca);
+    }
+    let consumer: BaseConsumer = config
         .create()
         .map_err(|e| format!("create: {e}"))?;
     let mut timed = Timed::start();

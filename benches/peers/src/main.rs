@@ -3,10 +3,13 @@
 //! and round, and prints the table; run by hand it is:
 //!
 //! ```text
-//! krafka-peers produce CLIENT BOOTSTRAP TOPIC RECORDS SIZE
-//! krafka-peers consume CLIENT BOOTSTRAP TOPIC RECORDS SIZE PARTITIONS FETCH_WAIT_MS
-//! krafka-peers create-topic BOOTSTRAP TOPIC PARTITIONS
+//! krafka-peers [--tls-ca CA.pem] produce CLIENT BOOTSTRAP TOPIC RECORDS SIZE
+//! krafka-peers [--tls-ca CA.pem] consume CLIENT BOOTSTRAP TOPIC RECORDS SIZE PARTITIONS FETCH_WAIT_MS
+//! krafka-peers [--tls-ca CA.pem] create-topic BOOTSTRAP TOPIC PARTITIONS
 //! ```
+//!
+//! With `--tls-ca`, every client connects with `security.protocol=SSL`, trusting that CA and
+//! verifying the broker's hostname (each client's default), and nothing else changes.
 //!
 //! For `consume`, CLIENT is `krafka`, `rdkafka` (`BaseConsumer`) or `krafka-0.28`; each assigns
 //! every partition from the beginning, reads RECORDS records (already in the topic) and every
@@ -34,6 +37,8 @@ use std::time::Instant;
 /// One produce run: what every client is asked to do.
 pub struct ProduceRun {
     pub bootstrap: String,
+    /// The CA to trust over TLS; plaintext when `None`.
+    pub tls_ca: Option<String>,
     pub topic: String,
     pub records: usize,
     pub size: usize,
@@ -53,6 +58,8 @@ impl ProduceRun {
 /// One consume run: read the `records` records of `size` bytes a topic holds.
 pub struct ConsumeRun {
     pub bootstrap: String,
+    /// The CA to trust over TLS; plaintext when `None`.
+    pub tls_ca: Option<String>,
     pub topic: String,
     pub records: usize,
     pub size: usize,
@@ -119,7 +126,15 @@ fn usage() -> (f64, i64) {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let tls_ca = match args.first().map(String::as_str) {
+        Some("--tls-ca") if args.len() > 1 => {
+            let ca = args.remove(1);
+            args.remove(0);
+            Some(ca)
+        }
+        _ => None,
+    };
     let run = match args.as_slice() {
         [mode, client, bootstrap, topic, records, size] if mode == "produce" => {
             let (Ok(records), Ok(size)) = (records.parse(), size.parse()) else {
@@ -128,6 +143,7 @@ fn main() -> ExitCode {
             };
             let run = ProduceRun {
                 bootstrap: bootstrap.clone(),
+                tls_ca: tls_ca.clone(),
                 topic: topic.clone(),
                 records,
                 size,
@@ -151,6 +167,7 @@ fn main() -> ExitCode {
             };
             let run = ConsumeRun {
                 bootstrap: bootstrap.clone(),
+                tls_ca: tls_ca.clone(),
                 topic: topic.clone(),
                 records,
                 size,
@@ -165,7 +182,7 @@ fn main() -> ExitCode {
             }
         }
         [mode, bootstrap, topic, partitions] if mode == "create-topic" => {
-            return match create_topic(bootstrap, topic, partitions) {
+            return match create_topic(bootstrap, tls_ca.as_deref(), topic, partitions) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("krafka-peers: {e}");
@@ -173,7 +190,7 @@ fn main() -> ExitCode {
                 }
             };
         }
-        _ => Err("usage: krafka-peers produce CLIENT BOOTSTRAP TOPIC RECORDS SIZE | consume CLIENT BOOTSTRAP TOPIC RECORDS SIZE PARTITIONS FETCH_WAIT_MS | create-topic BOOTSTRAP TOPIC PARTITIONS".to_owned()),
+        _ => Err("usage: krafka-peers [--tls-ca CA.pem] produce CLIENT BOOTSTRAP TOPIC RECORDS SIZE | consume CLIENT BOOTSTRAP TOPIC RECORDS SIZE PARTITIONS FETCH_WAIT_MS | create-topic BOOTSTRAP TOPIC PARTITIONS".to_owned()),
     };
     match run {
         Ok((timed, delivered)) => {
@@ -192,7 +209,12 @@ fn main() -> ExitCode {
 }
 
 /// Creates a topic (for brokers without auto-creation, such as tansu).
-fn create_topic(bootstrap: &str, topic: &str, partitions: &str) -> Result<(), String> {
+fn create_topic(
+    bootstrap: &str,
+    tls_ca: Option<&str>,
+    topic: &str,
+    partitions: &str,
+) -> Result<(), String> {
     use krafka_protocol::messages::CreateTopicsRequest;
     use krafka_protocol::messages::create_topics_request::CreatableTopic;
     use krafka_protocol::{ErrorCode, StrBytes};
@@ -205,7 +227,12 @@ fn create_topic(bootstrap: &str, topic: &str, partitions: &str) -> Result<(), St
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
-        let pool = krafka_net::ConnectionPool::new(krafka_net::ConnectionConfig::default());
+        let mut config = krafka_net::ConnectionConfig::builder();
+        if let Some(security) = krafka_security(tls_ca) {
+            config = config.security(security);
+        }
+        let config = config.build().map_err(|e| e.to_string())?;
+        let pool = krafka_net::ConnectionPool::new(config);
         let first = bootstrap.split(',').next().unwrap_or(bootstrap);
         let conn = pool
             .get_connection(first)
@@ -235,4 +262,22 @@ fn create_topic(bootstrap: &str, topic: &str, partitions: &str) -> Result<(), St
             Err(format!("creating {topic}: {code}"))
         }
     })
+}
+
+/// Krafka's security for a run: SSL trusting `tls_ca`, or `None` for plaintext.
+pub fn krafka_security(tls_ca: Option<&str>) -> Option<krafka_net::SecurityConfig> {
+    tls_ca.map(|ca| {
+        krafka_net::SecurityConfig::ssl(
+            krafka_net::TlsConfig::default().with_ca(krafka_net::PemSource::file(ca)),
+        )
+    })
+}
+
+/// krafka 0.28.1's security for a run: SSL trusting `tls_ca`, or plaintext.
+pub fn krafka_0_28_security(tls_ca: Option<&str>) -> krafka_0_28::auth::AuthConfig {
+    use krafka_0_28::auth::{AuthConfig, TlsConfig};
+    match tls_ca {
+        Some(ca) => AuthConfig::ssl(TlsConfig::new().with_ca_cert(ca)),
+        None => AuthConfig::plaintext(),
+    }
 }

@@ -21,8 +21,11 @@ pub fn run(run: &ProduceRun) -> Result<(Timed, usize), String> {
 }
 
 async fn produce(run: &ProduceRun) -> Result<(Timed, usize), String> {
-    let producer = ProducerBuilder::new()
-        .bootstrap_servers(run.bootstrap.as_str())
+    let mut builder = ProducerBuilder::new().bootstrap_servers(run.bootstrap.as_str());
+    if let Some(security) = crate::krafka_security(run.tls_ca.as_deref()) {
+        builder = builder.security(security);
+    }
+    let producer = builder
         .connect()
         .await
         .map_err(|e| format!("connect: {e}"))?;

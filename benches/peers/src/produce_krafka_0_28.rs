@@ -24,6 +24,7 @@ pub fn run(run: &ProduceRun) -> Result<(Timed, usize), String> {
 async fn produce(run: &ProduceRun) -> Result<(Timed, usize), String> {
     let producer = Kafka::builder(run.bootstrap.as_str())
         .client_id("krafka-0.28-peer")
+        .security(crate::krafka_0_28_security(run.tls_ca.as_deref()))
         .connect()
         .await
         .map_err(|e| format!("connect: {e}"))?

@@ -45,6 +45,11 @@ fn config(run: &ProduceRun) -> ClientConfig {
         .set("batch.size", "16384")
         .set("compression.type", "none")
         .set("partitioner", "murmur2_random");
+    if let Some(ca) = &run.tls_ca {
+        config
+            .set("security.protocol", "ssl")
+            .set("ssl.ca.location", ca);
+    }
     config
 }
 
