@@ -231,7 +231,12 @@ pub(crate) fn start(
             for (name, partitions) in topics {
                 let status = Command::new(client)
                     .args(started.client_options())
-                    .args(["create-topic", &started.bootstrap, name, &partitions.to_string()])
+                    .args([
+                        "create-topic",
+                        &started.bootstrap,
+                        name,
+                        &partitions.to_string(),
+                    ])
                     .stdin(Stdio::null())
                     .status()
                     .map_err(|e| format!("cannot run {}: {e}", client.display()))?;
@@ -272,7 +277,14 @@ fn measure(
     w: &Workload,
     options: &Options,
 ) -> Result<Row, String> {
-    let started = start(root, broker, mock, client, &[(w.topic, w.partitions)], false)?;
+    let started = start(
+        root,
+        broker,
+        mock,
+        client,
+        &[(w.topic, w.partitions)],
+        false,
+    )?;
     let addr = started.bootstrap.clone();
     let (records, size, partitions) = (
         w.records.to_string(),

@@ -12,9 +12,11 @@ pub mod tls;
 use std::fmt;
 use std::str::FromStr;
 
+#[cfg(feature = "oidc")]
+pub use sasl::OidcTokenProvider;
 pub use sasl::{
-    OAuthBearerToken, OAuthBearerTokenProvider, SaslConfig, SaslMechanism, StaticTokenProvider,
-    TokenError,
+    OAuthBearerToken, OAuthBearerTokenProvider, OidcConfig, SaslConfig, SaslMechanism,
+    StaticTokenProvider, TokenError,
 };
 pub use secret::Secret;
 pub use tls::{PemSource, TlsConfig};

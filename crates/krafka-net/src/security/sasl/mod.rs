@@ -4,10 +4,14 @@
 //!
 //! Mechanisms: PLAIN (RFC 4616), SCRAM-SHA-256 and SCRAM-SHA-512 ([`scram`], RFC 5802/7677)
 //! and OAUTHBEARER ([`oauthbearer`], KIP-255, RFC 7628) with a token provider the application
-//! implements. GSSAPI (Kerberos) is not supported.
+//! implements, or tokens from an OIDC token endpoint ([`oidc`], KIP-768; the HTTP driver
+//! behind the `oidc` cargo feature). GSSAPI (Kerberos) is not supported.
 
 pub mod jaas;
 pub mod oauthbearer;
+pub mod oidc;
+#[cfg(feature = "oidc")]
+mod oidc_http;
 pub mod scram;
 pub mod session;
 
@@ -17,6 +21,9 @@ use std::sync::Arc;
 pub use oauthbearer::{
     OAuthBearerToken, OAuthBearerTokenProvider, StaticTokenProvider, TokenError,
 };
+pub use oidc::OidcConfig;
+#[cfg(feature = "oidc")]
+pub use oidc_http::OidcTokenProvider;
 pub use scram::{ScramClient, ScramHash};
 pub use session::{SaslRequest, SaslSession, SessionOutcome};
 
