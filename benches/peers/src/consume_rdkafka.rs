@@ -24,9 +24,7 @@ pub fn run(run: &ConsumeRun) -> Result<(Timed, usize), String> {
             .set("security.protocol", "ssl")
             .set("ssl.ca.location", ca);
     }
-    let consumer: BaseConsumer = config
-        .create()
-        .map_err(|e| format!("create: {e}"))?;
+    let consumer: BaseConsumer = config.create().map_err(|e| format!("create: {e}"))?;
     let mut timed = Timed::start();
     let mut list = TopicPartitionList::new();
     for p in 0..run.partitions {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use krafka_net::security::sasl::jaas::{JaasConfig, LoginModule};
-use krafka_net::security::{StaticTokenProvider, TlsConfig};
+use krafka_net::security::{OidcConfig, StaticTokenProvider, TlsConfig};
 use krafka_net::{PemSource, SaslConfig, SecurityConfig, SecurityProtocol};
 
 use super::{Properties, PropertyError};
@@ -35,6 +35,26 @@ pub(super) const KEYS: &[&str] = &[
     "sasl.password",
     "sasl.jaas.config",
     "sasl.oauthbearer.config",
+    "sasl.oauthbearer.method",
+    "sasl.oauthbearer.token.endpoint.url",
+    "sasl.oauthbearer.client.id",
+    "sasl.oauthbearer.client.secret",
+    "sasl.oauthbearer.scope",
+    "sasl.oauthbearer.extensions",
+    "sasl.login.callback.handler.class",
+    "sasl.login.retry.backoff.ms",
+    "sasl.login.retry.backoff.max.ms",
+    "sasl.login.connect.timeout.ms",
+    "sasl.login.read.timeout.ms",
+    "https.ca.location",
+    "https.ca.pem",
+];
+
+/// Java's OIDC login callback handler, under its 3.1+ and earlier package names: the only
+/// `sasl.login.callback.handler.class` Krafka has built in.
+const OIDC_HANDLERS: [&str; 2] = [
+    "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+    "org.apache.kafka.common.security.oauthbearer.secured.OAuthBearerLoginCallbackHandler",
 ];
 
 /// Java keys Krafka refuses, with the reason it gives.
@@ -52,20 +72,8 @@ pub(super) const REFUSED: &[(&str, &str)] = &[
         "GSSAPI (Kerberos) is not supported",
     ),
     (
-        "sasl.login.callback.handler.class",
-        "Java classes cannot be loaded; give an OAUTHBEARER token provider in code (SaslConfig::oauthbearer)",
-    ),
-    (
         "sasl.client.callback.handler.class",
         "Java classes cannot be loaded",
-    ),
-    (
-        "sasl.oauthbearer.token.endpoint.url",
-        "the OIDC token endpoint is not built into this Krafka; give a token provider in code (SaslConfig::oauthbearer)",
-    ),
-    (
-        "sasl.oauthbearer.method",
-        "the OIDC token endpoint is not built into this Krafka; give a token provider in code (SaslConfig::oauthbearer)",
     ),
 ];
 
@@ -236,12 +244,15 @@ fn sasl(props: &Properties) -> Result<SaslConfig, PropertyError> {
             ));
         }
         if jaas.module == LoginModule::OAuthBearer {
+            if props.get("sasl.oauthbearer.token.endpoint.url").is_some() {
+                return oidc(props, OidcCredentials::Jaas(&jaas));
+            }
             let principal = jaas
                 .option("unsecuredLoginStringClaim_sub")
                 .ok_or_else(|| {
                     error(
                         "sasl.jaas.config",
-                        "OAuthBearerLoginModule without unsecuredLoginStringClaim_sub needs a token provider in code (SaslConfig::oauthbearer)",
+                        "OAuthBearerLoginModule needs sasl.oauthbearer.token.endpoint.url (OIDC), unsecuredLoginStringClaim_sub, or a token provider in code (SaslConfig::oauthbearer)",
                     )
                 })?;
             let lifetime = match jaas.option("unsecuredLoginLifetimeSeconds") {
@@ -268,11 +279,27 @@ fn sasl(props: &Properties) -> Result<SaslConfig, PropertyError> {
         ));
     };
     if name == "OAUTHBEARER" {
+        match props.get("sasl.oauthbearer.method") {
+            Some(m) if m.eq_ignore_ascii_case("oidc") => {
+                return oidc(props, OidcCredentials::Librdkafka);
+            }
+            Some(m) if m.eq_ignore_ascii_case("default") => {}
+            None if props.get("sasl.oauthbearer.token.endpoint.url").is_some() => {
+                return oidc(props, OidcCredentials::Librdkafka);
+            }
+            None => {}
+            Some(other) => {
+                return Err(error(
+                    "sasl.oauthbearer.method",
+                    format!("'{other}' is not supported (default or oidc)"),
+                ));
+            }
+        }
         // librdkafka's unsecured tokens: sasl.oauthbearer.config=principal=NAME [lifeSeconds=N].
         let config = props.get("sasl.oauthbearer.config").ok_or_else(|| {
             error(
                 key,
-                "OAUTHBEARER needs a token provider in code (SaslConfig::oauthbearer) or sasl.oauthbearer.config=principal=NAME for unsecured tokens",
+                "OAUTHBEARER needs sasl.oauthbearer.method=oidc with a token endpoint, a token provider in code (SaslConfig::oauthbearer), or sasl.oauthbearer.config=principal=NAME for unsecured tokens",
             )
         })?;
         let mut principal = None;
@@ -311,4 +338,259 @@ fn unsecured(principal: &str, lifetime_seconds: u64) -> SaslConfig {
         principal,
         Duration::from_secs(lifetime_seconds),
     )))
+}
+
+/// Where the OIDC client's id, secret, scope and extensions are written.
+enum OidcCredentials<'a> {
+    /// Java: `OAuthBearerLoginModule required clientId="…" clientSecret="…" scope="…"
+    /// extension_NAME="…";`.
+    Jaas(&'a JaasConfig),
+    /// librdkafka: `sasl.oauthbearer.client.id`, `.client.secret`, `.scope`, `.extensions`
+    /// (`NAME=VALUE,…`).
+    Librdkafka,
+}
+
+fn millis(props: &Properties, key: &str, default: u64) -> Result<Duration, PropertyError> {
+    match props.get(key) {
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(Duration::from_millis)
+            .map_err(|_| error(key, "expected milliseconds")),
+        None => Ok(Duration::from_millis(default)),
+    }
+}
+
+/// KIP-768: an OIDC client-credentials token provider from the properties.
+fn oidc(props: &Properties, credentials: OidcCredentials<'_>) -> Result<SaslConfig, PropertyError> {
+    oidc_provider(oidc_config(props, credentials)?)
+}
+
+/// The OIDC settings the properties give, checked.
+fn oidc_config(
+    props: &Properties,
+    credentials: OidcCredentials<'_>,
+) -> Result<OidcConfig, PropertyError> {
+    if let Some(class) = props.get("sasl.login.callback.handler.class")
+        && !OIDC_HANDLERS.contains(&class.trim())
+    {
+        return Err(error(
+            "sasl.login.callback.handler.class",
+            format!(
+                "'{class}' cannot be loaded (Java classes); Krafka has the OIDC handler built in ({})",
+                OIDC_HANDLERS[0]
+            ),
+        ));
+    }
+    let url_key = "sasl.oauthbearer.token.endpoint.url";
+    let url = props
+        .get(url_key)
+        .ok_or_else(|| error(url_key, "OIDC needs the token endpoint URL"))?;
+    // A file endpoint (Java's) holds the token itself: no client credentials.
+    let is_file = url.trim().to_ascii_lowercase().starts_with("file://");
+    let missing = |key: &str, what: &str| {
+        if is_file {
+            Ok(String::new())
+        } else {
+            Err(error(key, format!("OIDC needs {what}")))
+        }
+    };
+    let (id, secret, scope, extensions): (String, krafka_net::Secret, _, _) = match credentials {
+        OidcCredentials::Jaas(jaas) => {
+            let id = match jaas.option("clientId") {
+                Some(id) => id.expose().to_owned(),
+                None => missing("sasl.jaas.config", "clientId in OAuthBearerLoginModule")?,
+            };
+            let secret = match jaas.option("clientSecret") {
+                Some(secret) => secret.clone(),
+                None => {
+                    missing("sasl.jaas.config", "clientSecret in OAuthBearerLoginModule")?.into()
+                }
+            };
+            let extensions = jaas
+                .options
+                .iter()
+                .filter_map(|(k, v)| {
+                    Some((
+                        k.strip_prefix("extension_")?.to_owned(),
+                        v.expose().to_owned(),
+                    ))
+                })
+                .collect();
+            (
+                id,
+                secret,
+                jaas.option("scope").map(|s| s.expose().to_owned()),
+                extensions,
+            )
+        }
+        OidcCredentials::Librdkafka => {
+            let id = match props.get("sasl.oauthbearer.client.id") {
+                Some(id) => id.to_owned(),
+                None => missing("sasl.oauthbearer.client.id", "the client id")?,
+            };
+            let secret = match props.get("sasl.oauthbearer.client.secret") {
+                Some(secret) => secret.to_owned(),
+                None => missing("sasl.oauthbearer.client.secret", "the client secret")?,
+            };
+            let mut extensions = Vec::new();
+            if let Some(list) = props.get("sasl.oauthbearer.extensions") {
+                for pair in list.split(',').filter(|p| !p.trim().is_empty()) {
+                    let (k, v) = pair.split_once('=').ok_or_else(|| {
+                        error("sasl.oauthbearer.extensions", "expected NAME=VALUE,…")
+                    })?;
+                    extensions.push((k.trim().to_owned(), v.trim().to_owned()));
+                }
+            }
+            (
+                id,
+                secret.into(),
+                props.get("sasl.oauthbearer.scope").map(str::to_owned),
+                extensions,
+            )
+        }
+    };
+    let mut config = OidcConfig::client_credentials(url, id, secret).with_retry_backoff(
+        millis(props, "sasl.login.retry.backoff.ms", 100)?,
+        millis(props, "sasl.login.retry.backoff.max.ms", 10_000)?,
+    );
+    config.connect_timeout = millis(props, "sasl.login.connect.timeout.ms", 10_000)?;
+    config.read_timeout = millis(props, "sasl.login.read.timeout.ms", 10_000)?;
+    if let Some(scope) = scope {
+        config = config.with_scope(scope);
+    }
+    config.extensions = extensions;
+    if let Some(ca) = one_source(
+        props,
+        &[("https.ca.location", true), ("https.ca.pem", false)],
+    )? {
+        config = config.with_tls(TlsConfig::default().with_ca(ca));
+    }
+    config.endpoint().map_err(|e| error(url_key, e.0))?;
+    Ok(config)
+}
+
+#[cfg(feature = "oidc")]
+fn oidc_provider(config: OidcConfig) -> Result<SaslConfig, PropertyError> {
+    let provider = krafka_net::security::OidcTokenProvider::new(config)
+        .map_err(|e| error("sasl.oauthbearer.token.endpoint.url", e.0))?;
+    Ok(SaslConfig::oauthbearer(Arc::new(provider)))
+}
+
+#[cfg(not(feature = "oidc"))]
+fn oidc_provider(_config: OidcConfig) -> Result<SaslConfig, PropertyError> {
+    Err(error(
+        "sasl.oauthbearer.token.endpoint.url",
+        "this build of Krafka has no OIDC token endpoint client: enable the krafka crate's `oidc` feature",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JAVA: &str = "security.protocol=SASL_SSL\n\
+        sasl.mechanism=OAUTHBEARER\n\
+        sasl.login.callback.handler.class=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler\n\
+        sasl.oauthbearer.token.endpoint.url=https://idp.example/oauth2/token\n\
+        sasl.login.retry.backoff.ms=50\n\
+        sasl.login.read.timeout.ms=2000\n\
+        sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \\\n\
+        \x20 clientId=\"svc\" clientSecret=\"top-secret\" scope=\"kafka\" extension_logicalCluster=\"lkc-1\";\n";
+
+    fn java_jaas(props: &Properties) -> JaasConfig {
+        JaasConfig::parse(props.get("sasl.jaas.config").unwrap()).unwrap()
+    }
+
+    #[test]
+    fn java_oidc_settings_come_from_the_jaas_options() {
+        let props = Properties::parse(JAVA).unwrap();
+        let jaas = java_jaas(&props);
+        let config = oidc_config(&props, OidcCredentials::Jaas(&jaas)).unwrap();
+        assert_eq!(config.token_endpoint, "https://idp.example/oauth2/token");
+        assert_eq!(config.client_id, "svc");
+        assert_eq!(config.client_secret.expose(), "top-secret");
+        assert_eq!(config.scope.as_deref(), Some("kafka"));
+        assert_eq!(
+            config.extensions,
+            [("logicalCluster".into(), "lkc-1".into())]
+        );
+        assert_eq!(config.retry_backoff, Duration::from_millis(50));
+        assert_eq!(config.retry_backoff_max, Duration::from_secs(10));
+        assert_eq!(config.read_timeout, Duration::from_secs(2));
+        assert!(!format!("{config:?}").contains("top-secret"));
+    }
+
+    #[test]
+    fn librdkafka_oidc_settings_come_from_their_own_keys() {
+        let props = Properties::parse(
+            "security.protocol=SASL_SSL\nsasl.mechanisms=OAUTHBEARER\nsasl.oauthbearer.method=oidc\n\
+             sasl.oauthbearer.token.endpoint.url=https://idp/t\nsasl.oauthbearer.client.id=c\n\
+             sasl.oauthbearer.client.secret=s\nsasl.oauthbearer.scope=a b\n\
+             sasl.oauthbearer.extensions=logicalCluster=lkc-1,identityPoolId=pool-2\n",
+        )
+        .unwrap();
+        let config = oidc_config(&props, OidcCredentials::Librdkafka).unwrap();
+        assert_eq!(config.client_id, "c");
+        assert_eq!(config.scope.as_deref(), Some("a b"));
+        assert_eq!(
+            config.extensions,
+            [
+                ("logicalCluster".into(), "lkc-1".into()),
+                ("identityPoolId".into(), "pool-2".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn oidc_mistakes_name_the_key() {
+        let err = |text: &str| Properties::parse(text).unwrap().connection().unwrap_err();
+        let base = "security.protocol=SASL_SSL\nsasl.mechanism=OAUTHBEARER\n";
+        let e = err(&format!(
+            "{base}sasl.oauthbearer.method=oidc\nsasl.oauthbearer.client.id=c\nsasl.oauthbearer.client.secret=s\n"
+        ));
+        assert_eq!(e.key, "sasl.oauthbearer.token.endpoint.url");
+        let e = err(&format!(
+            "{base}sasl.oauthbearer.method=oidc\nsasl.oauthbearer.token.endpoint.url=https://idp/t\nsasl.oauthbearer.client.secret=hidden\n"
+        ));
+        assert_eq!(e.key, "sasl.oauthbearer.client.id");
+        assert!(!e.reason.contains("hidden"));
+        let e = err(&format!("{base}sasl.oauthbearer.method=magic\n"));
+        assert_eq!(e.key, "sasl.oauthbearer.method");
+        let e = err(&JAVA.replace(
+            "org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginCallbackHandler",
+            "com.example.MyHandler",
+        ));
+        assert_eq!(e.key, "sasl.login.callback.handler.class");
+        assert!(e.reason.contains("com.example.MyHandler"));
+        let e = err(&JAVA.replace("https://idp.example", "https://u:pw@idp.example"));
+        assert_eq!(e.key, "sasl.oauthbearer.token.endpoint.url");
+        assert!(!e.reason.contains("pw"));
+        let e = err(&JAVA.replace("clientId=\"svc\" ", ""));
+        assert_eq!(e.key, "sasl.jaas.config");
+        // A file endpoint needs no client credentials.
+        let props = Properties::parse(&format!(
+            "{base}sasl.oauthbearer.method=oidc\nsasl.oauthbearer.token.endpoint.url=file:///run/token\n"
+        ))
+        .unwrap();
+        assert!(oidc_config(&props, OidcCredentials::Librdkafka).is_ok());
+    }
+
+    #[cfg(not(feature = "oidc"))]
+    #[test]
+    fn without_the_feature_oidc_is_a_clear_error() {
+        let e = Properties::parse(JAVA).unwrap().connection().unwrap_err();
+        assert!(e.reason.contains("`oidc` feature"), "{e}");
+    }
+
+    #[cfg(feature = "oidc")]
+    #[test]
+    fn with_the_feature_the_properties_build_an_oidc_login() {
+        let props = Properties::parse(JAVA).unwrap();
+        let c = props.connection().unwrap();
+        let sasl = c.peek().security.sasl.as_ref().unwrap();
+        assert_eq!(sasl.mechanism.name(), "OAUTHBEARER");
+        assert!(format!("{sasl:?}").contains("OidcTokenProvider"));
+        assert!(!format!("{c:?}").contains("top-secret"));
+    }
 }
