@@ -66,6 +66,22 @@ pub(crate) struct Options {
     pub write: bool,
 }
 
+impl Options {
+    /// "medians of N rounds", and whether the run was `--quick`, for a table's caption.
+    pub(crate) fn medians(&self) -> String {
+        format!(
+            "medians of {} round{}{}",
+            self.rounds,
+            if self.rounds == 1 { "" } else { "s" },
+            if self.quick {
+                " (--quick: a fifth of the records)"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
 /// Parses the options every comparison takes; `known` are its clients (all by default).
 pub(crate) fn options(args: &[String], known: &[&str]) -> Result<Options, String> {
     let mut options = Options {
@@ -113,32 +129,7 @@ fn peers(root: &Path, args: &[String]) -> Result<(), String> {
     let (brokers, rest) = crate::bench_consume::broker_option(args, vec![Broker::Mock])?;
     let options = options(&rest, &CLIENTS)?;
     let scale = if options.quick { 5 } else { 1 };
-    let workloads = [
-        Workload {
-            topic: "p8",
-            partitions: 8,
-            size: 100,
-            records: 1_000_000 / scale,
-        },
-        Workload {
-            topic: "p1",
-            partitions: 1,
-            size: 100,
-            records: 1_000_000 / scale,
-        },
-        Workload {
-            topic: "p8",
-            partitions: 8,
-            size: 1000,
-            records: 200_000 / scale,
-        },
-        Workload {
-            topic: "p1",
-            partitions: 1,
-            size: 1000,
-            records: 200_000 / scale,
-        },
-    ];
+    let workloads = produce_workloads(scale);
 
     let (mock, client) = build(root, Profile::Release)?;
 
@@ -175,6 +166,37 @@ fn peers(root: &Path, args: &[String]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The produce workloads, `scale` times smaller with `--quick`: 100 B to 8 and 1 partitions,
+/// then 1000 B to 8 and 1.
+pub(crate) fn produce_workloads(scale: usize) -> [Workload; 4] {
+    [
+        Workload {
+            topic: "p8",
+            partitions: 8,
+            size: 100,
+            records: 1_000_000 / scale,
+        },
+        Workload {
+            topic: "p1",
+            partitions: 1,
+            size: 100,
+            records: 1_000_000 / scale,
+        },
+        Workload {
+            topic: "p8",
+            partitions: 8,
+            size: 1000,
+            records: 200_000 / scale,
+        },
+        Workload {
+            topic: "p1",
+            partitions: 1,
+            size: 1000,
+            records: 200_000 / scale,
+        },
+    ]
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -404,16 +426,10 @@ fn table(broker: Broker, options: &Options, rows: &[Row]) -> String {
 /// and for Krafka its records per CPU second relative to each peer's.
 pub(crate) fn comparison_table(what: &str, options: &Options, rows: &[Row]) -> String {
     let mut out = format!(
-        "{what}; medians of {} round{}{}.\n\n\
+        "{what}; {}.\n\n\
          | workload | client | records/s | MB/s | client CPU-s per 1M records | peak RSS MiB | Krafka's records per CPU-s vs this client |\n\
          |---|---|---|---|---|---|---|\n",
-        options.rounds,
-        if options.rounds == 1 { "" } else { "s" },
-        if options.quick {
-            " (--quick: a fifth of the records)"
-        } else {
-            ""
-        },
+        options.medians()
     );
     let krafka = options.clients.iter().position(|c| c == "krafka");
     for row in rows {

@@ -26,26 +26,11 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let (brokers, rest) = crate::bench_consume::broker_option(args, vec![Broker::Mock])?;
     let options = crate::bench::options(&rest, &CLIENTS)?;
     let scale = if options.quick { 5 } else { 1 };
-    let workloads = [
-        Workload {
-            topic: "p8",
-            partitions: 8,
-            size: 100,
-            records: 1_000_000 / scale,
-        },
-        Workload {
-            topic: "p1",
-            partitions: 1,
-            size: 100,
-            records: 1_000_000 / scale,
-        },
-        Workload {
-            topic: "p8",
-            partitions: 8,
-            size: 1000,
-            records: 200_000 / scale,
-        },
-    ];
+    // The 1000 B, 1-partition case adds nothing the others do not show.
+    let workloads: Vec<Workload> = crate::bench::produce_workloads(scale)
+        .into_iter()
+        .take(3)
+        .collect();
     let (mock, client) = build(root, Profile::Release)?;
     let mut tables = Vec::new();
     for broker in brokers {
@@ -104,16 +89,10 @@ fn table(broker: Broker, options: &Options, rows: &[[Row; 2]]) -> String {
     };
     let mut out = format!(
         "Produce over TLS and in plaintext, acks=all, idempotent, linger 5 ms, batch 16 KiB, \
-         keyed, every delivery awaited; {what}; client CPU in-window; medians of {} round{}{}.\n\n\
+         keyed, every delivery awaited; {what}; client CPU in-window; {}.\n\n\
          | workload | client | records/s plaintext | records/s TLS | client CPU-s per 1M plaintext | client CPU-s per 1M TLS | TLS adds | peak RSS MiB TLS | Krafka's records per CPU-s vs this client, TLS |\n\
          |---|---|---|---|---|---|---|---|---|\n",
-        options.rounds,
-        if options.rounds == 1 { "" } else { "s" },
-        if options.quick {
-            " (--quick: a fifth of the records)"
-        } else {
-            ""
-        },
+        options.medians()
     );
     let krafka = options.clients.iter().position(|c| c == "krafka");
     for [plain, tls] in rows {
