@@ -89,6 +89,18 @@ pub(super) fn read(props: &Properties) -> Result<Option<SecurityConfig>, Propert
     if !KEYS.iter().any(|k| props.get(k).is_some()) {
         return Ok(None);
     }
+    // Checked whatever the mechanism: a class Krafka cannot load is never silently ignored.
+    if let Some(class) = props.get("sasl.login.callback.handler.class")
+        && !OIDC_HANDLERS.contains(&class.trim())
+    {
+        return Err(error(
+            "sasl.login.callback.handler.class",
+            format!(
+                "'{class}' cannot be loaded (Java classes); Krafka has only Kafka's OIDC handler built in ({})",
+                OIDC_HANDLERS[0]
+            ),
+        ));
+    }
     let protocol = match props.get("security.protocol") {
         Some(v) => v
             .parse::<SecurityProtocol>()
@@ -371,17 +383,6 @@ fn oidc_config(
     props: &Properties,
     credentials: OidcCredentials<'_>,
 ) -> Result<OidcConfig, PropertyError> {
-    if let Some(class) = props.get("sasl.login.callback.handler.class")
-        && !OIDC_HANDLERS.contains(&class.trim())
-    {
-        return Err(error(
-            "sasl.login.callback.handler.class",
-            format!(
-                "'{class}' cannot be loaded (Java classes); Krafka has the OIDC handler built in ({})",
-                OIDC_HANDLERS[0]
-            ),
-        ));
-    }
     let url_key = "sasl.oauthbearer.token.endpoint.url";
     let url = props
         .get(url_key)
@@ -563,6 +564,12 @@ mod tests {
         ));
         assert_eq!(e.key, "sasl.login.callback.handler.class");
         assert!(e.reason.contains("com.example.MyHandler"));
+        // Also with a mechanism that never calls a login handler.
+        let e = err(
+            "security.protocol=SASL_SSL\nsasl.mechanism=PLAIN\nsasl.username=u\nsasl.password=p\n\
+             sasl.login.callback.handler.class=com.example.MyHandler\n",
+        );
+        assert_eq!(e.key, "sasl.login.callback.handler.class");
         let e = err(&JAVA.replace("https://idp.example", "https://u:pw@idp.example"));
         assert_eq!(e.key, "sasl.oauthbearer.token.endpoint.url");
         assert!(!e.reason.contains("pw"));
