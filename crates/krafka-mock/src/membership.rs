@@ -162,6 +162,13 @@ pub enum JoinOutcome {
     Joined(String),
 }
 
+impl Default for Group {
+    /// An empty group, as a coordinator creates it on the first request naming it.
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Group {
     fn new() -> Self {
         Self {
@@ -545,7 +552,7 @@ impl Memberships {
     /// wake them: a waiter re-checking must not wake itself (it would spin).
     pub fn with<R>(&self, group: &str, f: impl FnOnce(&mut Group) -> R) -> R {
         let mut groups = self.groups.lock();
-        let g = groups.entry(group.to_string()).or_insert_with(Group::new);
+        let g = groups.entry(group.to_string()).or_default();
         let before = g.fingerprint();
         g.expire(Instant::now());
         let out = f(g);

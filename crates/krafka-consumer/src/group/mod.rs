@@ -1,13 +1,12 @@
 //! Consumer-group membership (Kafka's classic protocol), run by one background task per
 //! consumer that has a `group_id`.
 //!
-//! - [`coordinator`]: the task. It finds the group's coordinator, joins and syncs (the leader
-//!   runs an [`assignor`](crate::assignor)), heartbeats on a connection of its own, commits and
-//!   fetches offsets, and leaves on close;
-//! - [`rebalance`]: one rebalance, from revoking partitions to handing the new ones to the
-//!   fetcher with their committed offsets;
-//! - [`revocation`]: asking the application for partitions back, and waiting for it;
-//! - [`commits`]: commits and committed-offset lookups, with their retries;
+//! - [`member`]: the member itself, a state machine without I/O or clock: it decides when to
+//!   find the coordinator, join and sync (the leader runs an [`assignor`](crate::assignor)),
+//!   heartbeat, revoke, commit and fetch offsets, and leave;
+//! - [`coordinator`]: the task, its thin async driver: it sends what the member asks for on a
+//!   connection of its own, feeds answers, commands and timer expiries back, and carries out
+//!   the member's events on the state shared with the fetcher and the application;
 //! - [`requests`]: the wire side of each request.
 //!
 //! **Why a connection of its own.** A broker answers one connection's requests in order and
@@ -28,11 +27,9 @@
 //! for records counts as polling: a waiting application is woken to prove it). Past that the
 //! member leaves the group, as Java's does, and rejoins at the next call.
 
-mod commits;
 pub(crate) mod coordinator;
-mod rebalance;
+pub(crate) mod member;
 pub(crate) mod requests;
-mod revocation;
 
 use std::collections::HashMap;
 

@@ -20,16 +20,17 @@ use krafka_protocol::messages::offset_fetch_request::{
 };
 use krafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use krafka_protocol::messages::{
-    FindCoordinatorRequest, HeartbeatRequest, JoinGroupRequest, JoinGroupResponse,
-    LeaveGroupRequest, OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest,
+    FindCoordinatorRequest, HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest,
+    OffsetCommitRequest, OffsetFetchRequest, SyncGroupRequest,
 };
 use krafka_protocol::{ApiKey, ErrorCode, StrBytes};
 
+use super::member::{JoinAnswer, JoinedMember};
 use crate::record::TopicPartition;
 
 /// Who is asking: the group and this member's place in it.
-#[derive(Debug, Clone)]
-pub(crate) struct Member {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
     pub group: StrBytes,
     /// Empty until the coordinator gives one.
     pub member_id: StrBytes,
@@ -135,9 +136,9 @@ fn millis(d: Duration) -> i32 {
 /// Sends a JoinGroup; the answer comes when the rebalance completes.
 pub(crate) async fn join(
     conn: &BrokerConnection,
-    member: &Member,
+    member: &Identity,
     args: JoinArgs<'_>,
-) -> Result<JoinGroupResponse, NetError> {
+) -> Result<JoinAnswer, NetError> {
     let v = version(conn, ApiKey::JOIN_GROUP)?;
     let request = JoinGroupRequest {
         group_id: member.group.clone(),
@@ -162,14 +163,30 @@ pub(crate) async fn join(
         reason: (v >= 8).then(|| text(args.reason)),
         ..Default::default()
     };
-    conn.send(&request, v).await
+    let response = conn.send(&request, v).await?;
+    Ok(JoinAnswer {
+        error: ErrorCode::from(response.error_code),
+        member_id: response.member_id,
+        generation: response.generation_id,
+        protocol_name: response.protocol_name,
+        leader: response.leader,
+        members: response
+            .members
+            .into_iter()
+            .map(|m| JoinedMember {
+                member_id: m.member_id,
+                instance_id: m.group_instance_id,
+                metadata: m.metadata,
+            })
+            .collect(),
+    })
 }
 
 /// Sends a SyncGroup (the leader's carries every member's assignment); returns the error code
 /// and this member's assignment bytes.
 pub(crate) async fn sync(
     conn: &BrokerConnection,
-    member: &Member,
+    member: &Identity,
     protocol: &'static str,
     assignments: Vec<(String, bytes::Bytes)>,
 ) -> Result<(ErrorCode, bytes::Bytes), NetError> {
@@ -198,7 +215,7 @@ pub(crate) async fn sync(
 /// Sends a Heartbeat.
 pub(crate) async fn heartbeat(
     conn: &BrokerConnection,
-    member: &Member,
+    member: &Identity,
 ) -> Result<ErrorCode, NetError> {
     let v = version(conn, ApiKey::HEARTBEAT)?;
     let request = HeartbeatRequest {
@@ -214,7 +231,7 @@ pub(crate) async fn heartbeat(
 /// Leaves the group (by member id; a static member leaves by instance id as well).
 pub(crate) async fn leave(
     conn: &BrokerConnection,
-    member: &Member,
+    member: &Identity,
     reason: &str,
 ) -> Result<ErrorCode, NetError> {
     let v = version(conn, ApiKey::LEAVE_GROUP)?;
@@ -259,7 +276,7 @@ fn by_topic<T>(items: &[(TopicPartition, T)]) -> Vec<(StrBytes, Vec<(i32, &T)>)>
 /// outside any generation (manual assignment) commits as a simple consumer: generation -1.
 pub(crate) async fn commit(
     conn: &BrokerConnection,
-    member: &Member,
+    member: &Identity,
     offsets: &[(TopicPartition, i64)],
 ) -> Result<Vec<(TopicPartition, ErrorCode)>, NetError> {
     let v = version(conn, ApiKey::OFFSET_COMMIT)?;
@@ -315,7 +332,7 @@ pub(crate) async fn commit(
 /// error the broker gave (for the group or any partition).
 pub(crate) async fn fetch_committed(
     conn: &BrokerConnection,
-    member: &Member,
+    member: &Identity,
     partitions: &[TopicPartition],
     require_stable: bool,
 ) -> Result<Result<HashMap<TopicPartition, Option<i64>>, ErrorCode>, NetError> {
