@@ -25,19 +25,8 @@ use krafka_protocol::messages::{
 };
 use krafka_protocol::{ApiKey, ErrorCode, StrBytes};
 
-use super::member::{JoinAnswer, JoinedMember};
+use super::member::messages::{Identity, JoinAnswer, JoinedMember};
 use crate::record::TopicPartition;
-
-/// Who is asking: the group and this member's place in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Identity {
-    pub group: StrBytes,
-    /// Empty until the coordinator gives one.
-    pub member_id: StrBytes,
-    /// -1 outside a generation.
-    pub generation: i32,
-    pub instance_id: Option<StrBytes>,
-}
 
 fn version(conn: &BrokerConnection, api: ApiKey) -> Result<i16, NetError> {
     conn.api_version(api)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use krafka_protocol::EncodeError;
 
-use super::JoinedMember;
+use super::messages::JoinedMember;
 use crate::assignor::{self, protocol};
 use crate::config::AssignorKind;
 

@@ -12,8 +12,18 @@ use krafka_protocol::{ErrorCode, StrBytes};
 
 use crate::error::ConsumeError;
 use crate::group::Offsets;
-use crate::group::requests::Identity;
 use crate::record::TopicPartition;
+
+/// Who is asking: the group and this member's place in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Identity {
+    pub group: StrBytes,
+    /// Empty until the coordinator gives one.
+    pub member_id: StrBytes,
+    /// -1 outside a generation.
+    pub generation: i32,
+    pub instance_id: Option<StrBytes>,
+}
 
 /// One member of a JoinGroup answer.
 #[derive(Debug, Clone)]

@@ -26,30 +26,39 @@
 //! leaving the state; a member fenced out of its generation loses its partitions and rejoins;
 //! a fatal error moves to `Fatal`. See [`outcome`] for how each error code is read.
 
+mod assignment;
+mod config;
+mod discovery;
+mod flight;
 mod leader;
-mod messages;
+pub(crate) mod messages;
 mod ops;
 pub(crate) mod outcome;
+mod rebalance;
 #[cfg(test)]
 mod tests;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use bytes::Bytes;
-use krafka_net::{Backoff, NetError};
+use krafka_net::NetError;
 use krafka_protocol::{ErrorCode, StrBytes};
 
+use self::assignment::{Holdings, Revocation};
+pub(crate) use self::config::MemberConfig;
+use self::discovery::Discovery;
+use self::flight::{Flight, Flights};
 pub(crate) use self::messages::{
-    Answer, Event, Input, JoinAnswer, JoinedMember, Metric, Outgoing, Request,
+    Answer, Event, Identity, Input, JoinAnswer, Metric, Outgoing, Request,
 };
 use self::ops::{Done, Op, Ops, Purpose, Step};
 use self::outcome::{Verdict, classify, is_fatal};
+use self::rebalance::{JoinRead, SyncRead};
 use super::Offsets;
-use super::requests::Identity;
-use crate::assignor::{self, protocol};
-use crate::config::{AssignorKind, ConsumerConfig, IsolationLevel};
+use crate::assignor;
+use crate::config::AssignorKind;
 use crate::error::ConsumeError;
 use crate::record::TopicPartition;
 
@@ -81,43 +90,6 @@ pub(crate) struct Joined {
     members: Vec<assignor::Member>,
 }
 
-/// A revocation the application has been asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Revocation {
-    pub id: u64,
-    pub partitions: Vec<TopicPartition>,
-    /// The application answered; its commit is queued or in flight.
-    answered: bool,
-}
-
-/// What is in flight.
-#[derive(Debug)]
-enum Flight {
-    FindCoordinator,
-    Join,
-    Metadata,
-    Sync,
-    Heartbeat,
-    FetchOffsets(Vec<TopicPartition>),
-    Op(Op),
-    Leave,
-}
-
-impl Flight {
-    /// Whether a close lets it finish (a rebalance under way completes so the close's commit
-    /// is made in a generation the coordinator accepts; a commit completes).
-    fn finishes_on_close(&self) -> bool {
-        !matches!(self, Flight::Heartbeat | Flight::FetchOffsets(_))
-    }
-}
-
-#[derive(Debug)]
-struct InFlight {
-    id: u64,
-    flight: Flight,
-    deadline: Instant,
-}
-
 #[derive(Debug)]
 struct Closing {
     token: Option<u64>,
@@ -128,93 +100,29 @@ struct Closing {
     left: bool,
 }
 
-/// The settings the member reads.
-#[derive(Debug, Clone)]
-pub(crate) struct MemberConfig {
-    pub session_timeout: Duration,
-    pub heartbeat_interval: Duration,
-    pub max_poll_interval: Duration,
-    pub request_timeout: Duration,
-    pub retry_backoff: Duration,
-    pub retry_backoff_max: Duration,
-    pub auto_commit_interval: Option<Duration>,
-    pub assignors: Vec<AssignorKind>,
-    pub read_committed: bool,
-}
-
-impl MemberConfig {
-    pub(crate) fn from_consumer(config: &ConsumerConfig) -> Self {
-        Self {
-            session_timeout: config.session_timeout,
-            heartbeat_interval: config.heartbeat_interval,
-            max_poll_interval: config.max_poll_interval,
-            request_timeout: config.request_timeout,
-            retry_backoff: config.retry_backoff,
-            retry_backoff_max: config.retry_backoff_max,
-            auto_commit_interval: config.auto_commit().then_some(config.auto_commit_interval),
-            assignors: config.assignors.clone(),
-            read_committed: config.isolation_level == IsolationLevel::ReadCommitted,
-        }
-    }
-
-    /// Java: a JoinGroup may take the whole rebalance timeout, plus 5 s of slack.
-    pub(crate) fn join_timeout(&self) -> Duration {
-        self.request_timeout
-            .max(self.max_poll_interval + Duration::from_secs(5))
-    }
-
-    /// Cooperative only when every configured assignor is (Java's rule: one eager assignor
-    /// makes the member eager).
-    fn cooperative(&self) -> bool {
-        self.assignors
-            .iter()
-            .all(|a| *a == AssignorKind::CooperativeSticky)
-    }
-}
-
-fn assignor_named(name: &str) -> Option<AssignorKind> {
-    [
-        AssignorKind::Range,
-        AssignorKind::RoundRobin,
-        AssignorKind::CooperativeSticky,
-    ]
-    .into_iter()
-    .find(|a| a.protocol_name() == name)
-}
-
 /// One consumer's membership of one group.
 #[derive(Debug)]
 pub(crate) struct GroupMember {
     config: MemberConfig,
     identity: Identity,
     state: State,
-    /// The coordinator's node, once found and dialled.
-    coordinator: Option<i32>,
-    /// Not before this instant: the next step after a failure (a lost coordinator, a refusal).
-    retry_at: Option<Instant>,
-    in_flight: Option<InFlight>,
-    next_id: u64,
+    coordinator: Discovery,
+    in_flight: Flights,
     subscription: BTreeSet<Arc<str>>,
-    /// Every partition the current generation gave this member.
-    owned: BTreeSet<TopicPartition>,
-    /// Owned partitions whose committed offsets are still to be looked up.
-    pending: BTreeSet<TopicPartition>,
+    holdings: Holdings,
     /// A rebalance is needed (Java's `rejoinNeeded`).
     rejoin: bool,
     /// As leader: the partition counts the current assignment was computed from.
     assigned_counts: Option<BTreeMap<Arc<str>, i32>>,
-    backoff: Backoff,
     next_heartbeat: Instant,
     next_auto_commit: Option<Instant>,
     /// The application's poll count when last seen to change, and when.
     polls: (u64, Instant),
-    next_revoke_id: u64,
     ops: Ops,
     closing: Option<Closing>,
     /// A LeaveGroup to send before anything else.
     pending_leave: Option<Request>,
     events: VecDeque<Event>,
-    seed: usize,
 }
 
 impl GroupMember {
@@ -229,7 +137,7 @@ impl GroupMember {
     ) -> Self {
         let retry_backoff = config.retry_backoff;
         Self {
-            backoff: Backoff::new(config.retry_backoff, config.retry_backoff_max, seed as u64),
+            coordinator: Discovery::new(&config, seed),
             identity: Identity {
                 group: StrBytes::from_string(group.to_owned()),
                 member_id: StrBytes::new(),
@@ -240,22 +148,16 @@ impl GroupMember {
             next_heartbeat: now,
             config,
             state: State::Unjoined,
-            coordinator: None,
-            retry_at: None,
-            in_flight: None,
-            next_id: 0,
+            in_flight: Flights::default(),
             subscription: BTreeSet::new(),
-            owned: BTreeSet::new(),
-            pending: BTreeSet::new(),
+            holdings: Holdings::default(),
             rejoin: false,
             assigned_counts: None,
             polls: (0, now),
-            next_revoke_id: 0,
             ops: Ops::new(retry_backoff),
             closing: None,
             pending_leave: None,
             events: VecDeque::new(),
-            seed,
         }
     }
 
@@ -271,12 +173,12 @@ impl GroupMember {
     /// The partitions the current generation gave this member.
     #[cfg(test)]
     pub(crate) fn owned(&self) -> &BTreeSet<TopicPartition> {
-        &self.owned
+        self.holdings.owned()
     }
 
     /// The id of the request in flight, if any: the driver drops any other.
     pub(crate) fn in_flight(&self) -> Option<u64> {
-        self.in_flight.as_ref().map(|f| f.id)
+        self.in_flight.current().map(|f| f.id)
     }
 
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
@@ -358,14 +260,8 @@ impl GroupMember {
             deadline: now + self.config.request_timeout,
             left: false,
         });
-        if self
-            .in_flight
-            .as_ref()
-            .is_some_and(|f| !f.flight.finishes_on_close())
-        {
-            self.in_flight = None;
-        }
-        if self.in_flight.is_none() {
+        self.in_flight.abandon_if(|f| !f.finishes_on_close());
+        if !self.in_flight.is_busy() {
             self.begin_shutdown(now);
         }
     }
@@ -397,21 +293,21 @@ impl GroupMember {
             self.polls = (polls, now);
         }
         // Passed backoffs are over: what waited on them may go (and no timer stays in the past).
-        self.retry_at.take_if(|at| now >= *at);
+        self.coordinator.tick(now);
         self.ops.backoffs_over(now);
-        if let Some(f) = &self.in_flight
+        if let Some(f) = self.in_flight.current()
             && now >= f.deadline
         {
             self.request_timed_out(now);
         }
         if let Some(c) = &self.closing
             && now >= c.deadline
-            && self.in_flight.is_some()
+            && self.in_flight.is_busy()
             && !matches!(self.state, State::Closing)
         {
             // The rebalance under way did not finish in time: what the close still sends
             // must not queue behind it.
-            self.in_flight = None;
+            self.in_flight.take();
             self.lose_coordinator(now);
             self.begin_shutdown(now);
         }
@@ -443,7 +339,7 @@ impl GroupMember {
                 "the application has not polled within max_poll_interval; leaving the group"
             );
             self.in_flight
-                .take_if(|f| matches!(f.flight, Flight::Heartbeat));
+                .abandon_if(|f| matches!(f, Flight::Heartbeat));
             self.leave("consumer poll timeout has expired");
             self.lose_all();
             self.state = State::PollExpired {
@@ -479,7 +375,7 @@ impl GroupMember {
 
     /// The answer to request `id`; an answer to an abandoned request is dropped.
     pub(crate) fn handle_answer(&mut self, now: Instant, id: u64, answer: Answer) {
-        let Some(flight) = self.in_flight.take_if(|f| f.id == id) else {
+        let Some(flight) = self.in_flight.answered(id) else {
             tracing::trace!(group = %self.identity.group, id, "answer to an abandoned request dropped");
             return;
         };
@@ -507,7 +403,7 @@ impl GroupMember {
                 tracing::warn!(group = %self.identity.group, ?flight, ?answer, "answer of the wrong kind dropped");
             }
         }
-        if self.closing.is_some() && self.in_flight.is_none() && self.finishing_rebalance_done() {
+        if self.closing.is_some() && !self.in_flight.is_busy() && self.finishing_rebalance_done() {
             self.begin_shutdown(now);
         }
     }
@@ -541,17 +437,17 @@ impl GroupMember {
 
     /// The next request to send, if any may go now.
     pub(crate) fn poll_request(&mut self, now: Instant) -> Option<Outgoing> {
-        if self.in_flight.is_some() || matches!(self.state, State::Closed) {
+        if self.in_flight.is_busy() || matches!(self.state, State::Closed) {
             return None;
         }
         if let Some(leave) = self.pending_leave.take() {
             return Some(self.send_with(now, Flight::Leave, leave));
         }
         let closing = self.closing.is_some();
-        if !closing && self.retry_at.is_some_and(|at| now < at) {
+        if !closing && !self.coordinator.may_go(now) {
             return None;
         }
-        if self.needs_coordinator(now) && self.coordinator.is_none() {
+        if self.needs_coordinator(now) && !self.coordinator.known() {
             return Some(self.send(now, Flight::FindCoordinator));
         }
         match &self.state {
@@ -564,7 +460,7 @@ impl GroupMember {
             return Some(self.send(now, Flight::Heartbeat));
         }
         let by_ownership = !self.subscription.is_empty() || self.in_group();
-        match self.ops.next(now, &self.owned, by_ownership) {
+        match self.ops.next(now, self.holdings.owned(), by_ownership) {
             Some(Ok(op)) => return Some(self.send(now, Flight::Op(op))),
             Some(Err(done)) => {
                 self.finish(now, done);
@@ -573,7 +469,7 @@ impl GroupMember {
             None => {}
         }
         if matches!(self.state, State::FetchingOffsets) && !closing {
-            let partitions: Vec<TopicPartition> = self.pending.iter().cloned().collect();
+            let partitions = self.holdings.pending();
             return Some(self.send(now, Flight::FetchOffsets(partitions)));
         }
         if matches!(self.state, State::Closing) && self.ops.is_empty() {
@@ -610,16 +506,16 @@ impl GroupMember {
             }
         };
         // Only timers whose expiry does something: one left in the past would spin the driver.
-        consider(self.in_flight.as_ref().map(|f| f.deadline));
+        consider(self.in_flight.current().map(|f| f.deadline));
         if let Some(c) = &self.closing {
-            if self.in_flight.is_some() && !matches!(self.state, State::Closing) {
+            if self.in_flight.is_busy() && !matches!(self.state, State::Closing) {
                 consider(Some(c.deadline));
             }
             consider(self.ops.next_retry());
             return at;
         }
-        consider(self.retry_at);
-        if self.heartbeating() && self.in_flight.is_none() {
+        consider(self.coordinator.retry_at());
+        if self.heartbeating() && !self.in_flight.is_busy() {
             consider(Some(self.next_heartbeat));
         }
         if self.is_resting() {
@@ -646,7 +542,7 @@ impl GroupMember {
     /// Whether the member heartbeats in this state.
     fn heartbeating(&self) -> bool {
         self.in_group()
-            && self.coordinator.is_some()
+            && self.coordinator.known()
             && matches!(self.state, State::Stable | State::Revoking(_))
     }
 
@@ -668,8 +564,8 @@ impl GroupMember {
             return;
         }
         if self.subscription.is_empty() {
-            if !self.owned.is_empty() {
-                let owned: Vec<TopicPartition> = self.owned.iter().cloned().collect();
+            if !self.holdings.owned().is_empty() {
+                let owned = self.holdings.owned_list();
                 if self.revoke(now, owned) {
                     return;
                 }
@@ -680,7 +576,7 @@ impl GroupMember {
             self.state = State::Unjoined;
             return;
         }
-        if !self.pending.is_empty() && (!self.rejoin || self.config.cooperative()) {
+        if self.holdings.has_pending() && (!self.rejoin || self.config.cooperative()) {
             self.state = State::FetchingOffsets;
         } else if self.rejoin || !self.in_group() {
             self.start_rebalance(now);
@@ -692,8 +588,8 @@ impl GroupMember {
     /// Eager: every owned partition is given up first. Cooperative: the member keeps them
     /// and lists them in its subscription.
     fn start_rebalance(&mut self, now: Instant) {
-        if !self.config.cooperative() && !self.owned.is_empty() {
-            let owned: Vec<TopicPartition> = self.owned.iter().cloned().collect();
+        if !self.config.cooperative() && !self.holdings.owned().is_empty() {
+            let owned = self.holdings.owned_list();
             if self.revoke(now, owned) {
                 return;
             }
@@ -704,29 +600,15 @@ impl GroupMember {
     /// Asks the application for `partitions` back; `false` when none of them was ever
     /// handed out (those are simply dropped) and nothing need be waited for.
     fn revoke(&mut self, _now: Instant, partitions: Vec<TopicPartition>) -> bool {
-        let (held, never_handed_out): (Vec<_>, Vec<_>) = partitions
-            .into_iter()
-            .filter(|tp| self.owned.contains(tp))
-            .partition(|tp| !self.pending.contains(tp));
-        for tp in &never_handed_out {
-            self.pending.remove(tp);
-            self.owned.remove(tp);
-        }
-        if held.is_empty() {
+        let Some(revocation) = self.holdings.revoke(partitions) else {
             return false;
-        }
-        self.next_revoke_id += 1;
-        let id = self.next_revoke_id;
-        tracing::debug!(group = %self.identity.group, id, partitions = held.len(), "revoking");
+        };
+        tracing::debug!(group = %self.identity.group, id = revocation.id, partitions = revocation.partitions.len(), "revoking");
         self.events.push_back(Event::Revoke {
-            id,
-            partitions: held.clone(),
+            id: revocation.id,
+            partitions: revocation.partitions.clone(),
         });
-        self.state = State::Revoking(Revocation {
-            id,
-            partitions: held,
-            answered: false,
-        });
+        self.state = State::Revoking(revocation);
         true
     }
 
@@ -738,52 +620,31 @@ impl GroupMember {
     }
 
     fn send_with(&mut self, now: Instant, flight: Flight, request: Request) -> Outgoing {
-        let timeout = match flight {
-            Flight::Join | Flight::Sync => self.config.join_timeout(),
-            // Finding includes dialling.
-            Flight::FindCoordinator => self.config.request_timeout * 2,
-            _ => self.config.request_timeout,
-        };
         if matches!(flight, Flight::Heartbeat) {
             self.next_heartbeat = now + self.config.heartbeat_interval;
         }
-        self.next_id += 1;
-        let id = self.next_id;
-        self.in_flight = Some(InFlight {
-            id,
-            flight,
-            deadline: now + timeout,
-        });
+        let id = self.in_flight.start(now, flight, &self.config);
         Outgoing { id, request }
     }
 
     fn request_for(&mut self, flight: &Flight) -> Request {
         let identity = self.identity.clone();
         match flight {
-            Flight::FindCoordinator => {
-                let seed = self.seed;
-                self.seed = self.seed.wrapping_add(1);
-                Request::FindCoordinator { seed }
-            }
+            Flight::FindCoordinator => Request::FindCoordinator {
+                seed: self.coordinator.next_seed(),
+            },
             Flight::Join => {
                 let owned: Vec<TopicPartition> = if self.config.cooperative() {
-                    self.owned.iter().cloned().collect()
+                    self.holdings.owned_list()
                 } else {
                     Vec::new()
                 };
-                let mut protocols = Vec::with_capacity(self.config.assignors.len());
-                for assignor in &self.config.assignors {
-                    match protocol::encode_subscription(
-                        &self.subscription,
-                        &owned,
-                        identity.generation,
-                    ) {
-                        Ok(bytes) => protocols.push((assignor.protocol_name(), bytes)),
-                        Err(e) => {
-                            tracing::warn!(group = %identity.group, error = %e, "subscription cannot be encoded")
-                        }
-                    }
-                }
+                let protocols = rebalance::join_protocols(
+                    &self.config.assignors,
+                    &self.subscription,
+                    &owned,
+                    identity.generation,
+                );
                 tracing::debug!(group = %identity.group, member = %identity.member_id, "joining");
                 Request::Join {
                     identity,
@@ -838,9 +699,7 @@ impl GroupMember {
         match found {
             Ok(Ok(node)) => {
                 tracing::debug!(group = %self.identity.group, node, "coordinator found");
-                self.coordinator = Some(node);
-                self.retry_at = None;
-                self.backoff.reset();
+                self.coordinator.found(node);
             }
             Ok(Err(code)) if is_fatal(code) => {
                 for done in self.ops.fail_all(|| ConsumeError::Group(code)) {
@@ -876,51 +735,48 @@ impl GroupMember {
         self.interrupt(now, Verdict::CoordinatorLost);
     }
 
-    fn joined(&mut self, now: Instant, joined: Result<JoinAnswer, NetError>) {
-        let answer = match joined {
-            Ok(answer) => answer,
-            Err(e) => {
-                tracing::debug!(group = %self.identity.group, error = %e, "JoinGroup failed");
-                return self.interrupt(now, Verdict::CoordinatorLost);
-            }
-        };
-        match answer.error {
-            ErrorCode::NONE => {}
-            ErrorCode::MEMBER_ID_REQUIRED => {
-                // KIP-394: rejoin at once with the id the coordinator gave.
-                self.identity.member_id = answer.member_id;
+    fn joined(&mut self, now: Instant, answer: Result<JoinAnswer, NetError>) {
+        let (protocol, led) = match rebalance::read_join(answer) {
+            JoinRead::Again { member_id } => {
+                if let Some(id) = member_id {
+                    self.identity.member_id = id;
+                }
                 return;
             }
-            ErrorCode::REBALANCE_IN_PROGRESS => return,
-            code => return self.interrupt(now, classify(code)),
-        }
-        let name = answer.protocol_name.as_deref().unwrap_or_default();
-        let Some(protocol) = assignor_named(name) else {
-            return self.interrupt(now, Verdict::Fatal(ErrorCode::INCONSISTENT_GROUP_PROTOCOL));
+            JoinRead::Failed(verdict) => return self.interrupt(now, verdict),
+            JoinRead::Joined {
+                protocol,
+                member_id,
+                generation,
+                led,
+            } => {
+                self.identity.member_id = member_id;
+                self.identity.generation = generation;
+                (protocol, led)
+            }
         };
-        self.identity.member_id = answer.member_id;
-        self.identity.generation = answer.generation;
-        let leader = answer.leader == self.identity.member_id;
         tracing::debug!(
             group = %self.identity.group,
             member = %self.identity.member_id,
             generation = self.identity.generation,
-            protocol = name,
-            leader,
+            protocol = protocol.protocol_name(),
+            leader = led.is_some(),
             "joined"
         );
-        if leader {
-            let members = leader::subscriptions(&answer.members);
-            self.events.push_back(Event::WatchTopics(
-                leader::subscribed_topics(&members).into_iter().collect(),
-            ));
-            self.state = State::Assigning(Joined { protocol, members });
-        } else {
-            self.assigned_counts = None;
-            self.state = State::Syncing {
-                protocol,
-                assignments: Vec::new(),
-            };
+        match led {
+            Some(members) => {
+                self.events.push_back(Event::WatchTopics(
+                    leader::subscribed_topics(&members).into_iter().collect(),
+                ));
+                self.state = State::Assigning(Joined { protocol, members });
+            }
+            None => {
+                self.assigned_counts = None;
+                self.state = State::Syncing {
+                    protocol,
+                    assignments: Vec::new(),
+                };
+            }
         }
     }
 
@@ -941,25 +797,15 @@ impl GroupMember {
         }
     }
 
-    fn synced(&mut self, now: Instant, synced: Result<(ErrorCode, Bytes), NetError>) {
-        let (code, bytes) = match synced {
-            Ok(answer) => answer,
-            Err(e) => {
-                tracing::debug!(group = %self.identity.group, error = %e, "SyncGroup failed");
-                return self.interrupt(now, Verdict::CoordinatorLost);
-            }
-        };
-        match code {
-            ErrorCode::NONE => {}
-            ErrorCode::REBALANCE_IN_PROGRESS => {
+    fn synced(&mut self, now: Instant, answer: Result<(ErrorCode, Bytes), NetError>) {
+        let assigned = match rebalance::read_sync(answer) {
+            SyncRead::Assigned(assigned) => assigned,
+            SyncRead::Rejoin => {
                 self.state = State::Joining;
                 return;
             }
-            code => return self.interrupt(now, classify(code)),
-        }
-        let assigned = match protocol::decode_assignment(&bytes) {
-            Ok(partitions) => partitions,
-            Err(e) => {
+            SyncRead::Failed(verdict) => return self.interrupt(now, verdict),
+            SyncRead::Malformed(e) => {
                 tracing::warn!(group = %self.identity.group, error = %e, "the leader's assignment is malformed");
                 return self.interrupt_with(now, ConsumeError::Network(e.into()));
             }
@@ -968,7 +814,6 @@ impl GroupMember {
         // keeps "rejoin needed" until the SyncGroup is answered).
         self.rejoin = false;
         self.events.push_back(Event::Metric(Metric::Rebalanced));
-        let assigned: BTreeSet<TopicPartition> = assigned.into_iter().collect();
         self.events.push_back(Event::WatchTopics(
             assigned
                 .iter()
@@ -977,19 +822,16 @@ impl GroupMember {
                 .into_iter()
                 .collect(),
         ));
-        let revoked: Vec<TopicPartition> = self.owned.difference(&assigned).cloned().collect();
-        let added: Vec<TopicPartition> = assigned.difference(&self.owned).cloned().collect();
+        let (revoked, added) = self.holdings.take(&assigned);
         tracing::info!(
             group = %self.identity.group,
             generation = self.identity.generation,
             assigned = assigned.len(),
-            added = added.len(),
+            added,
             revoked = revoked.len(),
             "assignment received"
         );
         self.next_heartbeat = now + self.config.heartbeat_interval;
-        self.owned.extend(added.iter().cloned());
-        self.pending.extend(added);
         self.state = State::Stable;
         if self.closing.is_some() {
             // The close's commit covers what the application holds; nothing is asked of it.
@@ -1043,22 +885,15 @@ impl GroupMember {
             }
             Ok(Err(code)) if code.is_retriable() => {
                 tracing::debug!(group = %self.identity.group, %code, "committed offsets not ready; retrying");
-                self.retry_at = Some(now + self.backoff.next_delay());
+                self.coordinator.pause(now);
                 return;
             }
             Ok(Err(code)) => return self.interrupt(now, classify(code)),
             Err(_) => return self.interrupt(now, Verdict::CoordinatorLost),
         };
         // Only what is still pending: a partition revoked meanwhile is not handed out.
-        let handed: Vec<(TopicPartition, Option<i64>)> = partitions
-            .into_iter()
-            .filter(|tp| self.pending.remove(tp))
-            .map(|tp| {
-                let offset = committed.get(&tp).copied().flatten();
-                (tp, offset)
-            })
-            .collect();
-        self.backoff.reset();
+        let handed = self.holdings.hand_out(partitions, &committed);
+        self.coordinator.succeeded();
         if !handed.is_empty() {
             self.events.push_back(Event::Assign(handed));
         }
@@ -1118,8 +953,8 @@ impl GroupMember {
                 if let State::Revoking(r) = &self.state
                     && r.id == id
                 {
+                    self.holdings.give_up(r);
                     for tp in &r.partitions {
-                        self.owned.remove(tp);
                         self.ops.forget(tp);
                     }
                     self.state = State::Stable;
@@ -1134,11 +969,10 @@ impl GroupMember {
     /// The coordinator is gone: its connection is closed and it is found again after a
     /// backoff.
     fn lose_coordinator(&mut self, now: Instant) {
-        if self.coordinator.take().is_some() {
+        if self.coordinator.lost(now) {
             tracing::debug!(group = %self.identity.group, "coordinator lost; finding it again");
             self.events.push_back(Event::DropCoordinator);
         }
-        self.retry_at = Some(now + self.backoff.next_delay());
     }
 
     /// A step failed with `verdict`.
@@ -1146,7 +980,7 @@ impl GroupMember {
         match verdict {
             Verdict::Fine => {}
             Verdict::CoordinatorLost => {
-                self.in_flight = None;
+                self.in_flight.take();
                 self.lose_coordinator(now);
                 // A sync or an assignment in progress starts over from the join.
                 if matches!(self.state, State::Assigning(_) | State::Syncing { .. }) {
@@ -1168,7 +1002,7 @@ impl GroupMember {
                 tracing::warn!(group = %self.identity.group, %code, "the coordinator refused; retrying after a backoff");
                 self.events
                     .push_back(Event::Error(ConsumeError::Group(code)));
-                self.retry_at = Some(now + self.backoff.next_delay());
+                self.coordinator.pause(now);
                 if matches!(self.state, State::Assigning(_) | State::Syncing { .. }) {
                     self.state = State::Joining;
                 }
@@ -1191,16 +1025,14 @@ impl GroupMember {
 
     /// Drops every owned partition without a commit and tells the application they were lost.
     fn lose_all(&mut self) {
-        let owned = std::mem::take(&mut self.owned);
-        self.pending.clear();
+        let owned = self.holdings.lose_all();
         self.assigned_counts = None;
         self.ops.members_partitions_lost();
         if matches!(self.state, State::Revoking(_)) {
             self.state = State::Unjoined;
         }
         if !owned.is_empty() {
-            self.events
-                .push_back(Event::Lose(owned.into_iter().collect()));
+            self.events.push_back(Event::Lose(owned));
         }
     }
 
@@ -1209,7 +1041,7 @@ impl GroupMember {
     /// so a restart does not rebalance.
     fn leave(&mut self, reason: &'static str) {
         let dynamic = self.identity.instance_id.is_none();
-        if dynamic && !self.identity.member_id.is_empty() && self.coordinator.is_some() {
+        if dynamic && !self.identity.member_id.is_empty() && self.coordinator.known() {
             self.pending_leave = Some(Request::Leave {
                 identity: self.identity.clone(),
                 reason,

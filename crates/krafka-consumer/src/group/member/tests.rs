@@ -15,9 +15,9 @@ use krafka_mock::membership::{Group, JoinOutcome, JoinRequest, Phase};
 use krafka_net::NetError;
 use krafka_protocol::{ErrorCode, StrBytes};
 
+use super::messages::JoinedMember;
 use super::{
-    Answer, Event, GroupMember, Input, JoinAnswer, JoinedMember, MemberConfig, Outgoing, Request,
-    State,
+    Answer, Event, GroupMember, Input, JoinAnswer, MemberConfig, Outgoing, Request, State,
 };
 use crate::config::AssignorKind;
 use crate::record::TopicPartition;
@@ -256,10 +256,13 @@ impl Sim {
         let mut progress = false;
         for i in 0..self.peers.len() {
             progress |= self.drain_events(i);
-            while let Some(out) = {
+            for sent in 0.. {
                 let now = self.now;
-                self.peers[i].member.poll_request(now)
-            } {
+                let Some(out) = self.peers[i].member.poll_request(now) else {
+                    break;
+                };
+                // A member that keeps sending without the clock moving is broken.
+                assert!(sent < 100, "peer {i} sends without end: {out:?}");
                 progress = true;
                 self.serve(i, out);
                 self.drain_events(i);
