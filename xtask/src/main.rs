@@ -1,6 +1,8 @@
 //! `cargo xtask`: Krafka's developer tasks.
 //!
 //! - `codegen [--check] [--schemas DIR]`: generate the protocol codecs from Kafka's schemas.
+//! - `cycles`: fail when two modules of a crate import each other (directly or through
+//!   others).
 //! - `test`: run every test the project has (what `.ci/run` and the README call).
 //! - `fuzz [--seconds N] [TARGET…]`: run the cargo-fuzz targets under `fuzz/`.
 //! - `broker start|stop|status [--compose]`: the real broker for tests (tansu, or Kafka).
@@ -14,6 +16,7 @@ mod bench_consume;
 mod bench_tls;
 mod broker;
 mod codegen;
+mod cycles;
 mod fuzz;
 mod interop;
 mod test;
@@ -27,13 +30,14 @@ fn main() -> ExitCode {
     let root = workspace_root();
     let result = match args.first().map(String::as_str) {
         Some("codegen") => codegen::run(&root, &args[1..]),
+        Some("cycles") => cycles::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
         Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("broker") => broker::run(&root, &args[1..]),
         Some("interop") => interop::run(&root, &args[1..]),
         Some("bench") => bench::run(&root, &args[1..]),
         _ => Err(String::from(
-            "usage: cargo xtask <codegen [--check] [--schemas DIR] | test | fuzz [--seconds N] [TARGET...] | broker start|stop|status [--compose] | interop | bench peers [--quick] [--rounds N] [--clients LIST] [--write] | bench smoke>",
+            "usage: cargo xtask <codegen [--check] [--schemas DIR] | cycles | test | fuzz [--seconds N] [TARGET...] | broker start|stop|status [--compose] | interop | bench peers [--quick] [--rounds N] [--clients LIST] [--write] | bench smoke>",
         )),
     };
     match result {

@@ -9,7 +9,7 @@ use flate2::bufread::MultiGzDecoder;
 use flate2::write::GzEncoder;
 use std::io::Write;
 
-use super::{CompressionCodec, read_bounded};
+use super::codec::{CompressionCodec, read_bounded};
 use crate::{DecodeError, EncodeError};
 
 const NAME: &str = "gzip";
@@ -75,7 +75,7 @@ impl CompressionCodec for GzipCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compression::tests::sample;
+    use crate::compression::codec::sample;
     use std::time::{Duration, Instant};
 
     fn compress(input: &[u8], level: Option<i32>) -> Bytes {

@@ -13,7 +13,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use lz4_flex::frame::{BlockMode, BlockSize, FrameDecoder, FrameEncoder, FrameInfo};
 use std::io::Write;
 
-use super::{CompressionCodec, read_bounded_buffered};
+use super::codec::{CompressionCodec, read_bounded_buffered};
 use crate::{DecodeError, EncodeError};
 
 const NAME: &str = "lz4";
@@ -184,7 +184,7 @@ fn xxh32_short(input: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compression::tests::sample;
+    use crate::compression::codec::sample;
     use std::time::{Duration, Instant};
 
     fn compress(input: &[u8]) -> Bytes {

@@ -13,7 +13,7 @@
 use bytes::{Bytes, BytesMut};
 use snap::raw::{Decoder, Encoder, decompress_len, max_compress_len};
 
-use super::CompressionCodec;
+use super::codec::CompressionCodec;
 use crate::{DecodeError, EncodeError};
 
 const NAME: &str = "snappy";
@@ -148,7 +148,7 @@ fn decompress_xerial(input: &[u8], max: usize) -> Result<Bytes, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compression::tests::sample;
+    use crate::compression::codec::sample;
     use std::time::{Duration, Instant};
 
     fn compress(input: &[u8]) -> Bytes {

@@ -16,7 +16,7 @@ use std::io::Write;
 use zstd::stream::read::Decoder;
 use zstd::stream::write::Encoder;
 
-use super::{CompressionCodec, PLAUSIBLE_EXPANSION, read_bounded};
+use super::codec::{CompressionCodec, PLAUSIBLE_EXPANSION, read_bounded};
 use crate::{DecodeError, EncodeError};
 
 const NAME: &str = "zstd";
@@ -90,7 +90,7 @@ impl CompressionCodec for ZstdCodec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compression::tests::sample;
+    use crate::compression::codec::sample;
     use std::time::{Duration, Instant};
 
     fn compress(input: &[u8], level: Option<i32>) -> Bytes {

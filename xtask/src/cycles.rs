@@ -1,0 +1,497 @@
+//! `cargo xtask cycles`: fails when two modules of one crate import each other, directly or
+//! through others. A module is a source file (`a.rs` or `a/mod.rs` is `a`, `a/b.rs` is
+//! `a::b`); an import is a `use` of a path (`crate::…`, `super::…`, `self::…`) that starts
+//! with another module's path. `mod` declarations are not imports, so a parent may declare a
+//! child the child imports from: what is forbidden is the child importing the parent (or
+//! a sibling) while the parent, or something it imports, imports the child back.
+//!
+//! Vocabulary in the wrong file is what makes such circles (a type both sides speak lives in
+//! one of them); the fix is to move it to a module of its own, not to silence the check.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Checks every crate of the workspace.
+pub fn run(root: &Path, _args: &[String]) -> Result<(), String> {
+    let mut crates: Vec<PathBuf> = std::fs::read_dir(root.join("crates"))
+        .map_err(|e| format!("cannot list crates/: {e}"))?
+        .filter_map(|e| e.ok().map(|e| e.path().join("src")))
+        .filter(|p| p.is_dir())
+        .collect();
+    crates.push(root.join("xtask/src"));
+    crates.sort();
+    let mut found = Vec::new();
+    for src in &crates {
+        let graph = module_graph(src)?;
+        for cycle in cycles(&graph) {
+            found.push(format!("{}: {}", src.display(), cycle.join(" → ")));
+        }
+    }
+    if found.is_empty() {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("xtask: no module import cycles in {} crates", crates.len());
+        }
+        Ok(())
+    } else {
+        Err(format!("module import cycles:\n  {}", found.join("\n  ")))
+    }
+}
+
+/// Module path (`""` for the crate root) → the modules it imports.
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+/// Reads the modules under `src` and their imports.
+fn module_graph(src: &Path) -> Result<Graph, String> {
+    let mut files = Vec::new();
+    collect_rs(src, &mut files)?;
+    let modules: BTreeMap<String, PathBuf> = files
+        .iter()
+        .filter_map(|f| Some((module_of(src, f)?, f.clone())))
+        .collect();
+    let known: BTreeSet<&str> = modules.keys().map(String::as_str).collect();
+    let mut graph = Graph::new();
+    for (module, file) in &modules {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let edges = graph.entry(module.clone()).or_default();
+        for (within, path) in use_paths(&strip_comments(&text)) {
+            let here = if within.is_empty() {
+                module.clone()
+            } else {
+                let mut parts: Vec<&str> = module.split("::").filter(|p| !p.is_empty()).collect();
+                parts.extend(within.iter().map(String::as_str));
+                parts.join("::")
+            };
+            if let Some(target) = resolve(&here, &path, &known)
+                && target != *module
+            {
+                edges.insert(target);
+            }
+        }
+    }
+    Ok(graph)
+}
+
+fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            // Binaries are crates of their own.
+            if path.file_name().is_some_and(|n| n == "bin") {
+                continue;
+            }
+            collect_rs(&path, out)?;
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `a/b.rs` → `a::b`; `a/mod.rs` → `a`; `lib.rs`/`main.rs` → the root.
+fn module_of(src: &Path, file: &Path) -> Option<String> {
+    let rel = file.strip_prefix(src).ok()?;
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let last = parts.pop()?;
+    let stem = last.strip_suffix(".rs")?;
+    if !(parts.is_empty() && (stem == "lib" || stem == "main")) && stem != "mod" {
+        parts.push(stem.to_owned());
+    }
+    Some(parts.join("::"))
+}
+
+/// Removes `//` and `/* */` comments and string literals, so that a `use` in a doc example or
+/// a message does not count.
+fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '/' if chars.peek() == Some(&'/') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                for c in chars.by_ref() {
+                    if prev == '*' && c == '/' {
+                        break;
+                    }
+                    prev = c;
+                }
+            }
+            '"' => {
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    if escaped {
+                        escaped = false;
+                    } else if c == '\\' {
+                        escaped = true;
+                    } else if c == '"' {
+                        break;
+                    }
+                }
+                out.push_str("\"\"");
+            }
+            // A char literal ('{', '\\n'); a lifetime ('a) stays.
+            '\'' => {
+                let mut ahead = chars.clone();
+                match (ahead.next(), ahead.next()) {
+                    (Some('\\'), _) => {
+                        // The backslash and the escaped character, then up to the quote.
+                        chars.next();
+                        chars.next();
+                        for c in chars.by_ref() {
+                            if c == '\'' {
+                                break;
+                            }
+                        }
+                        out.push_str("' '");
+                    }
+                    (Some(_), Some('\'')) => {
+                        chars.next();
+                        chars.next();
+                        out.push_str("' '");
+                    }
+                    _ => out.push(c),
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every path named by a `use` declaration, with `{…}` groups expanded, each with the inline
+/// modules (`mod tests { … }`) it sits in: their `super` is the file's module.
+fn use_paths(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    // (inline module name, brace depth inside it)
+    let mut inline: Vec<(String, usize)> = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        let boundary = i == 0 || !is_ident(bytes[i - 1]);
+        match bytes[i] {
+            b'{' => depth += 1,
+            b'}' => {
+                if inline.last().is_some_and(|(_, d)| *d == depth) {
+                    inline.pop();
+                }
+                depth = depth.saturating_sub(1);
+            }
+            b'm' if boundary && text[i..].starts_with("mod ") => {
+                let rest = &text[i + 4..];
+                let name: String = rest
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let after = rest.trim_start()[name.len()..].trim_start();
+                if !name.is_empty() && after.starts_with('{') {
+                    inline.push((name, depth + 1));
+                }
+            }
+            b'u' if boundary && text[i..].starts_with("use ") => {
+                let Some(end) = text[i..].find(';') else {
+                    break;
+                };
+                // `x as y` renames: only `x` is the path.
+                let tree: String = text[i + 4..i + end]
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .replace(" as ", "@")
+                    .chars()
+                    .filter(|c| !c.is_whitespace())
+                    .collect();
+                let mut paths = Vec::new();
+                expand(&tree, &mut Vec::new(), &mut paths);
+                let within: Vec<String> = inline.iter().map(|(n, _)| n.clone()).collect();
+                out.extend(paths.into_iter().map(|p| (within.clone(), p)));
+                i += end;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// Expands a use tree (`a::{b,c::{d,e}}`) under `prefix` into paths.
+fn expand(tree: &str, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    let Some(open) = tree.find('{') else {
+        let mut path = prefix.clone();
+        let tree = tree.split('@').next().unwrap_or(tree);
+        path.extend(
+            tree.split("::")
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+        out.push(path);
+        return;
+    };
+    let head: Vec<String> = tree[..open]
+        .split("::")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let inner = tree[open + 1..]
+        .strip_suffix('}')
+        .unwrap_or(&tree[open + 1..]);
+    let depth = prefix.len();
+    prefix.extend(head);
+    for part in split_top(inner) {
+        expand(part, prefix, out);
+    }
+    prefix.truncate(depth);
+}
+
+/// Splits `a,b::{c,d},e` at the commas outside braces.
+fn split_top(s: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&s[start..]);
+    parts.into_iter().filter(|p| !p.is_empty()).collect()
+}
+
+/// The module `path` points into, as seen from `module`: the longest known module that
+/// prefixes it. Paths to other crates resolve to nothing.
+fn resolve(module: &str, path: &[String], known: &BTreeSet<&str>) -> Option<String> {
+    let mut base: Vec<String> = if module.is_empty() {
+        Vec::new()
+    } else {
+        module.split("::").map(str::to_owned).collect()
+    };
+    let mut rest = path;
+    match rest.first().map(String::as_str) {
+        Some("crate") => {
+            base.clear();
+            rest = &rest[1..];
+        }
+        // `self::c` in module `a::b` (whether `a/b.rs` or `a/b/mod.rs`) is `a::b::c`.
+        Some("self") => rest = &rest[1..],
+        Some("super") => {
+            while rest.first().map(String::as_str) == Some("super") {
+                base.pop()?;
+                rest = &rest[1..];
+            }
+        }
+        _ => return None,
+    }
+    let mut full = base;
+    full.extend(rest.iter().cloned());
+    (0..=full.len())
+        .rev()
+        .map(|n| full[..n].join("::"))
+        .find(|candidate| known.contains(candidate.as_str()))
+}
+
+/// The import cycles of `graph` (strongly connected components of more than one module, or a
+/// module importing itself through others), each as a path that closes on its start.
+fn cycles(graph: &Graph) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for component in strongly_connected(graph) {
+        if component.len() < 2 {
+            continue;
+        }
+        let members: BTreeSet<&String> = component.iter().collect();
+        let Some(start) = component.iter().min() else {
+            continue;
+        };
+        out.push(shortest_cycle(graph, start, &members));
+    }
+    out
+}
+
+/// Tarjan's algorithm.
+fn strongly_connected(graph: &Graph) -> Vec<Vec<String>> {
+    struct Walk<'a> {
+        graph: &'a Graph,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        on_stack: BTreeSet<&'a str>,
+        next: usize,
+        out: Vec<Vec<String>>,
+    }
+    fn visit<'a>(w: &mut Walk<'a>, v: &'a str) {
+        w.index.insert(v, w.next);
+        w.low.insert(v, w.next);
+        w.next += 1;
+        w.stack.push(v);
+        w.on_stack.insert(v);
+        let targets: Vec<&'a str> = w
+            .graph
+            .get(v)
+            .map(|t| t.iter().map(String::as_str).collect())
+            .unwrap_or_default();
+        for t in targets {
+            if !w.graph.contains_key(t) {
+                continue;
+            }
+            if !w.index.contains_key(t) {
+                visit(w, t);
+                let low = w.low[v].min(w.low[t]);
+                w.low.insert(v, low);
+            } else if w.on_stack.contains(t) {
+                let low = w.low[v].min(w.index[t]);
+                w.low.insert(v, low);
+            }
+        }
+        if w.low[v] == w.index[v] {
+            let mut component = Vec::new();
+            while let Some(top) = w.stack.pop() {
+                w.on_stack.remove(top);
+                component.push(top.to_owned());
+                if top == v {
+                    break;
+                }
+            }
+            w.out.push(component);
+        }
+    }
+    let mut walk = Walk {
+        graph,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        next: 0,
+        out: Vec::new(),
+    };
+    for v in graph.keys() {
+        if !walk.index.contains_key(v.as_str()) {
+            visit(&mut walk, v);
+        }
+    }
+    walk.out
+}
+
+/// A shortest path from `start` back to itself inside `members` (breadth first).
+fn shortest_cycle(graph: &Graph, start: &String, members: &BTreeSet<&String>) -> Vec<String> {
+    let mut parent: BTreeMap<&String, &String> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(v) = queue.pop_front() {
+        for t in graph.get(v).into_iter().flatten() {
+            if !members.contains(t) {
+                continue;
+            }
+            if t == start {
+                let mut path = vec![name(start)];
+                let mut at = v;
+                let mut back = vec![name(v)];
+                while at != start {
+                    at = parent[at];
+                    back.push(name(at));
+                }
+                back.pop();
+                back.reverse();
+                path.extend(back);
+                path.push(name(start));
+                return path;
+            }
+            if !parent.contains_key(t) && t != start {
+                parent.insert(t, v);
+                queue.push_back(t);
+            }
+        }
+    }
+    vec![name(start)]
+}
+
+fn name(module: &str) -> String {
+    if module.is_empty() {
+        "(crate root)".to_owned()
+    } else {
+        module.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn use_trees_expand_into_paths() {
+        let paths = use_paths("use crate::a::{b, c::{d, e as f}};\npub(crate) use super::g;");
+        let flat: Vec<String> = paths.iter().map(|(_, p)| p.join("::")).collect();
+        assert_eq!(
+            flat,
+            [
+                "crate::a::b",
+                "crate::a::c::d",
+                "crate::a::c::e",
+                "super::g"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_inline_module_is_where_its_uses_start_from() {
+        let paths = use_paths("mod tests {\n    use super::*;\n}\nuse super::x;");
+        assert_eq!(paths[0].0, ["tests"]);
+        assert!(paths[1].0.is_empty());
+        let known: BTreeSet<&str> = ["", "a"].into();
+        // `super` from `a`'s inline tests is `a` itself: no edge out of the file.
+        assert_eq!(
+            resolve("a::tests", &paths[0].1, &known).as_deref(),
+            Some("a")
+        );
+    }
+
+    #[test]
+    fn comments_and_strings_are_not_imports() {
+        let text =
+            strip_comments("// use crate::a;\n/* use crate::b; */ let s = \"use crate::c;\";");
+        assert!(use_paths(&text).is_empty(), "{text}");
+    }
+
+    #[test]
+    fn a_cycle_through_a_third_module_is_found_and_a_chain_is_not() {
+        let known: BTreeSet<&str> = ["", "a", "b", "c"].into();
+        let edge = |from: &str, path: &str| {
+            let path: Vec<String> = path.split("::").map(str::to_owned).collect();
+            (from.to_owned(), resolve(from, &path, &known))
+        };
+        let mut graph = Graph::new();
+        for (from, to) in [
+            edge("a", "crate::b::X"),
+            edge("b", "super::c::Y"),
+            edge("c", "crate::a::Z"),
+        ] {
+            graph.entry(from).or_default().extend(to);
+        }
+        let found = cycles(&graph);
+        assert_eq!(found, [vec!["a", "b", "c", "a"]]);
+        graph.entry("c".into()).or_default().clear();
+        assert!(cycles(&graph).is_empty());
+    }
+}
