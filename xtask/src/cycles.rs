@@ -173,8 +173,9 @@ fn strip_comments(text: &str) -> String {
     out
 }
 
-/// Every path named by a `use` declaration, with `{…}` groups expanded, each with the inline
-/// modules (`mod tests { … }`) it sits in: their `super` is the file's module.
+/// Every path named by a `use` declaration (with `{…}` groups expanded) or written in code,
+/// each with the inline modules (`mod tests { … }`) it sits in: their `super` is the file's
+/// module.
 fn use_paths(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
@@ -223,11 +224,53 @@ fn use_paths(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
                 out.extend(paths.into_iter().map(|p| (within.clone(), p)));
                 i += end;
             }
+            c if boundary && (c.is_ascii_alphabetic() || c == b'_') && !after_colons(bytes, i) => {
+                // A path in code (`crate::a::f()`, `super::b::X`, `child::g()`): as much as
+                // names modules; a bare head is looked up among this module's children.
+                let (path, len) = code_path(&text[i..]);
+                if path.len() >= 2 {
+                    let within: Vec<String> = inline.iter().map(|(n, _)| n.clone()).collect();
+                    let path = if matches!(path[0].as_str(), "crate" | "super" | "self") {
+                        path
+                    } else {
+                        std::iter::once("self".to_owned()).chain(path).collect()
+                    };
+                    out.push((within, path));
+                }
+                i += len.max(1);
+                continue;
+            }
             _ => {}
         }
         i += 1;
     }
     out
+}
+
+/// Whether `bytes[i]` follows `::` (the middle of a path, not its head).
+fn after_colons(bytes: &[u8], i: usize) -> bool {
+    i >= 2 && bytes[i - 1] == b':' && bytes[i - 2] == b':'
+}
+
+/// The `a::b::c` path at the start of `text` (segments and the length of the first one).
+fn code_path(text: &str) -> (Vec<String>, usize) {
+    let ident = |t: &str| -> usize {
+        t.char_indices()
+            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+            .map_or(t.len(), |(n, _)| n)
+    };
+    let first = ident(text);
+    let mut segments = vec![text[..first].to_owned()];
+    let mut at = first;
+    while text[at..].starts_with("::") {
+        let n = ident(&text[at + 2..]);
+        if n == 0 {
+            break;
+        }
+        segments.push(text[at + 2..at + 2 + n].to_owned());
+        at += 2 + n;
+    }
+    (segments, first)
 }
 
 fn is_ident(b: u8) -> bool {
@@ -326,7 +369,13 @@ fn cycles(graph: &Graph) -> Vec<Vec<String>> {
         let Some(start) = component.iter().min() else {
             continue;
         };
-        out.push(shortest_cycle(graph, start, &members));
+        let mut cycle = shortest_cycle(graph, start, &members);
+        if std::env::var_os("KRAFKA_CYCLES_VERBOSE").is_some() {
+            let mut all: Vec<String> = component.iter().map(|m| name(m)).collect();
+            all.sort();
+            cycle.push(format!("(component: {})", all.join(", ")));
+        }
+        out.push(cycle);
     }
     out
 }

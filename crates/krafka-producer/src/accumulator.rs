@@ -15,7 +15,6 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use krafka_protocol::compression::Codecs;
 use krafka_protocol::records::{BatchOptions, RECORD_BATCH_OVERHEAD, RecordBatchBuilder};
 use parking_lot::{Mutex, RwLock};
-use tokio::sync::mpsc::UnboundedSender;
 
 use crate::batch::{ProducerBatch, TopicPartition};
 use crate::config::ProducerConfig;
@@ -25,7 +24,6 @@ use crate::memory::BufferMemory;
 use crate::metrics::ProducerMetrics;
 use crate::partitioner::{PartitionerChoice, TopicPartitioner, partition_for_key};
 use crate::record::ProducerRecord;
-use crate::sender::Event;
 
 /// Headers beyond this many are collected on the heap for encoding; fewer stay on the stack.
 const STACK_HEADERS: usize = 8;
@@ -63,13 +61,23 @@ pub(crate) enum Append {
     UnknownTopic,
 }
 
+/// Where the accumulator's batches go: the sender, which implements this on its channel.
+/// The accumulator speaks only of its own batches, so it need not know the sender.
+pub(crate) trait BatchSink: Send + Sync + std::fmt::Debug {
+    /// A batch is sealed and ready to send; handed back when nobody sends any more.
+    fn sealed(&self, batch: ProducerBatch) -> Option<ProducerBatch>;
+
+    /// Batch `batch_id` of `queue` was opened: seal it at `deadline` unless it fills first.
+    fn linger(&self, queue: Arc<PartitionQueue>, batch_id: u64, deadline: Instant);
+}
+
 /// The accumulator.
 #[derive(Debug)]
 pub(crate) struct Accumulator {
     config: Arc<ProducerConfig>,
     topics: RwLock<HashMap<Arc<str>, Arc<TopicQueues>>>,
     pub(crate) memory: BufferMemory,
-    events: UnboundedSender<Event>,
+    sink: Box<dyn BatchSink>,
     codecs: Codecs,
     partitioner: PartitionerChoice,
     next_batch_id: AtomicU64,
@@ -88,7 +96,7 @@ fn now_millis() -> i64 {
 impl Accumulator {
     pub(crate) fn new(
         config: Arc<ProducerConfig>,
-        events: UnboundedSender<Event>,
+        sink: Box<dyn BatchSink>,
         partitioner: PartitionerChoice,
         metrics: Arc<ProducerMetrics>,
     ) -> Self {
@@ -96,7 +104,7 @@ impl Accumulator {
             memory: BufferMemory::new(config.buffer_memory),
             config,
             topics: RwLock::new(HashMap::new()),
-            events,
+            sink,
             codecs: Codecs::default(),
             partitioner,
             next_batch_id: AtomicU64::new(1),
@@ -289,11 +297,11 @@ impl Accumulator {
         {
             self.seal_locked(queue, &mut open);
         } else {
-            let _ = self.events.send(Event::Linger {
-                queue: queue.clone(),
-                batch_id: id,
-                deadline: krafka_net::deadline_after(created, self.config.linger),
-            });
+            self.sink.linger(
+                queue.clone(),
+                id,
+                krafka_net::deadline_after(created, self.config.linger),
+            );
         }
         Ok(Append::Done(future))
     }
@@ -362,9 +370,7 @@ impl Accumulator {
                     batch.created,
                     batch.reserved,
                 );
-                if let Err(unsent) = self.events.send(Event::Sealed(sealed))
-                    && let Event::Sealed(b) = unsent.0
-                {
+                if let Some(b) = self.sink.sealed(sealed) {
                     b.resolve(Outcome::Failed(ProduceError::Closed));
                     self.memory.release(b.reserved);
                 }

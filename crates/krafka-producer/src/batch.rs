@@ -227,7 +227,7 @@ impl ProducerBatch {
             last_error: self.last_error.clone(),
         };
         let second_stamp = self.stamp.map(|s| Stamp {
-            sequence: crate::sender::idempotence::add_sequence(s.sequence, first_count),
+            sequence: add_sequence(s.sequence, first_count),
             ..s
         });
         let mut a = child(
@@ -246,5 +246,26 @@ impl ProducerBatch {
         // the caller can fail every record at once.
         self.completion.split(self.first_delta, at);
         Ok(Some((a, b)))
+    }
+}
+/// Adds `count` to a sequence the way Kafka does: sequences wrap from `i32::MAX` to 0.
+pub(crate) fn add_sequence(sequence: i32, count: i32) -> i32 {
+    if sequence > i32::MAX - count {
+        count - (i32::MAX - sequence) - 1
+    } else {
+        sequence + count
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequences_wrap_like_kafkas() {
+        assert_eq!(add_sequence(0, 5), 5);
+        assert_eq!(add_sequence(i32::MAX - 1, 1), i32::MAX);
+        assert_eq!(add_sequence(i32::MAX, 1), 0);
+        assert_eq!(add_sequence(i32::MAX - 2, 5), 2);
     }
 }

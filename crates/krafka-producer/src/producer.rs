@@ -203,7 +203,7 @@ impl ProducerBuilder {
         let (events_tx, events_rx) = unbounded_channel();
         let accumulator = Arc::new(Accumulator::new(
             config.clone(),
-            events_tx.clone(),
+            Box::new(events_tx.clone()),
             self.partitioner,
             metrics.clone(),
         ));

@@ -13,15 +13,6 @@ use krafka_net::{Backoff, ClusterMetadata, NetError};
 use krafka_protocol::ErrorCode;
 use krafka_protocol::messages::InitProducerIdRequest;
 
-/// Adds `count` to a sequence the way Kafka does: sequences wrap from `i32::MAX` to 0.
-pub(crate) fn add_sequence(sequence: i32, count: i32) -> i32 {
-    if sequence > i32::MAX - count {
-        count - (i32::MAX - sequence) - 1
-    } else {
-        sequence + count
-    }
-}
-
 /// Where the producer id stands.
 #[derive(Debug)]
 pub(crate) struct Identity {
@@ -118,17 +109,4 @@ pub(crate) async fn init_producer_id(
         code,
         format!("InitProducerId failed: {code}"),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sequences_wrap_like_kafkas() {
-        assert_eq!(add_sequence(0, 5), 5);
-        assert_eq!(add_sequence(i32::MAX - 1, 1), i32::MAX);
-        assert_eq!(add_sequence(i32::MAX, 1), 0);
-        assert_eq!(add_sequence(i32::MAX - 2, 5), 2);
-    }
 }

@@ -26,8 +26,8 @@ use krafka_protocol::messages::produce_request::{PartitionProduceData, TopicProd
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
-use crate::accumulator::{Accumulator, PartitionQueue};
-use crate::batch::{ProducerBatch, Stamp, TopicPartition};
+use crate::accumulator::{Accumulator, BatchSink, PartitionQueue};
+use crate::batch::{ProducerBatch, Stamp, TopicPartition, add_sequence};
 use crate::config::{MAX_IDEMPOTENT_IN_FLIGHT, ProducerConfig};
 use crate::delivery::Outcome;
 use crate::error::{ProduceError, Written};
@@ -60,6 +60,30 @@ pub(crate) enum Event {
     MetadataRefreshed,
     /// Stop once everything sealed has resolved; then resolve `done` (if any).
     Close(Option<oneshot::Sender<()>>),
+}
+
+/// The accumulator's batches reach the sender as events on its channel, in order with the
+/// producer's flushes and closes.
+impl BatchSink for UnboundedSender<Event> {
+    fn sealed(&self, batch: ProducerBatch) -> Option<ProducerBatch> {
+        match self.send(Event::Sealed(batch)) {
+            Ok(()) => None,
+            Err(unsent) => match unsent.0 {
+                Event::Sealed(batch) => Some(batch),
+                // Only a Sealed event was sent.
+                _ => None,
+            },
+        }
+    }
+
+    fn linger(&self, queue: Arc<PartitionQueue>, batch_id: u64, deadline: Instant) {
+        // A closed channel means the sender is gone; the close fails what is left.
+        let _ = self.send(Event::Linger {
+            queue,
+            batch_id,
+            deadline,
+        });
+    }
 }
 
 /// The sender's view of one partition.
@@ -540,8 +564,7 @@ impl Sender {
                         epoch,
                         sequence: p.next_sequence,
                     };
-                    p.next_sequence =
-                        idempotence::add_sequence(p.next_sequence, batch.record_count);
+                    p.next_sequence = add_sequence(p.next_sequence, batch.record_count);
                     if let Err(e) = batch.stamp(Some(stamp)) {
                         self.fail(batch, e);
                         continue;
@@ -701,7 +724,7 @@ mod tests {
         let metadata = ClusterMetadata::new(pool, MetadataConfig::new(["127.0.0.1:1"]));
         let accumulator = Arc::new(Accumulator::new(
             config.clone(),
-            events_tx.clone(),
+            Box::new(events_tx.clone()),
             PartitionerChoice::Default,
             metrics.clone(),
         ));
