@@ -20,8 +20,8 @@ use krafka_protocol::messages::{FetchRequest, FetchResponse};
 use krafka_protocol::records::{DecodeOptions, RecordSet};
 use krafka_protocol::{ApiKey, Encode, ErrorCode, Uuid};
 
+use super::core::{Event, Fetcher, Sent, by_topic, sent_key};
 use super::session::{CachedFetch, FINAL_EPOCH, SessionAnswer, SessionRequest};
-use super::{Event, Fetcher, Sent};
 use crate::ConsumerConfig;
 use crate::config::OffsetReset;
 use crate::error::ConsumeError;
@@ -102,9 +102,9 @@ fn request(
     plan: &SessionRequest,
     max_bytes: i32,
 ) -> FetchRequest {
-    let topics = super::by_topic(
+    let topics = by_topic(
         plan.send.iter().filter_map(|&i| sent.get(i)),
-        super::sent_key,
+        sent_key,
         |s| FetchPartition {
             partition: s.partition.partition,
             current_leader_epoch: s.leader_epoch,
@@ -124,7 +124,7 @@ fn request(
     })
     .collect();
     let forgotten_topics_data =
-        super::by_topic(&plan.forget, |(tp, id)| (tp, *id), |(tp, _)| tp.partition)
+        by_topic(&plan.forget, |(tp, id)| (tp, *id), |(tp, _)| tp.partition)
             .into_iter()
             .map(|t| ForgottenTopic {
                 topic: t.name,

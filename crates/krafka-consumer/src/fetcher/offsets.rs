@@ -13,7 +13,7 @@ use krafka_protocol::ErrorCode;
 use krafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use krafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
-use super::{Event, Fetcher, Sent};
+use super::core::{Event, Fetcher, Sent, by_topic, sent_key};
 use crate::error::ConsumeError;
 
 /// Lookup errors that are worth retrying (the leader moved, is being elected, or has not
@@ -50,7 +50,7 @@ pub(super) fn spawn_lookup(fetcher: &Fetcher, broker: i32, sent: Vec<Sent>) {
 }
 
 fn request(isolation_level: i8, sent: &[Sent]) -> ListOffsetsRequest {
-    let topics = super::by_topic(sent, super::sent_key, |s| ListOffsetsPartition {
+    let topics = by_topic(sent, sent_key, |s| ListOffsetsPartition {
         partition_index: s.partition.partition,
         current_leader_epoch: s.leader_epoch,
         timestamp: s.spec.timestamp(),
