@@ -13,7 +13,7 @@ use krafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use krafka_protocol::{ApiKey, Encode};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
-use super::Event;
+use super::event::{Event, JobResult};
 
 /// The highest Produce version this client speaks (topic names; v13 switches to topic ids).
 const MAX_PRODUCE_VERSION: i16 = 11;
@@ -25,17 +25,6 @@ const MIN_PRODUCE_VERSION: i16 = 3;
 pub(crate) struct ProduceJob {
     pub(crate) request_id: u64,
     pub(crate) request: ProduceRequest,
-}
-
-/// What came of a request.
-#[derive(Debug)]
-pub(crate) enum JobResult {
-    /// The broker answered.
-    Answered(ProduceResponse),
-    /// acks=0: written to the socket; there is no answer.
-    Written,
-    /// It failed before an answer. `sent` says whether it may have reached the broker.
-    Failed { error: NetError, sent: bool },
 }
 
 /// Starts the lane of broker `broker_id`.

@@ -13,6 +13,7 @@
 //! the broker always sees a partition's sequences in order.
 
 pub(crate) mod broker;
+mod event;
 pub(crate) mod idempotence;
 mod outcome;
 
@@ -32,35 +33,10 @@ use crate::config::{MAX_IDEMPOTENT_IN_FLIGHT, ProducerConfig};
 use crate::delivery::Outcome;
 use crate::error::{ProduceError, Written};
 use crate::metrics::ProducerMetrics;
-use broker::{JobResult, ProduceJob};
+use broker::ProduceJob;
+pub(crate) use event::Event;
+use event::JobResult;
 use idempotence::{Identity, InitError};
-
-/// What wakes the sender.
-#[derive(Debug)]
-pub(crate) enum Event {
-    /// A batch was sealed by the accumulator.
-    Sealed(ProducerBatch),
-    /// A batch was opened; seal it at `deadline` unless it fills first.
-    Linger {
-        queue: Arc<PartitionQueue>,
-        batch_id: u64,
-        deadline: Instant,
-    },
-    /// Resolve `done` once every batch sealed before this event has resolved.
-    Flush(oneshot::Sender<()>),
-    /// A request's result.
-    Response {
-        request_id: u64,
-        result: JobResult,
-        latency: Duration,
-    },
-    /// InitProducerId answered.
-    ProducerId(Result<(i64, i16), InitError>),
-    /// A metadata refresh the sender asked for finished.
-    MetadataRefreshed,
-    /// Stop once everything sealed has resolved; then resolve `done` (if any).
-    Close(Option<oneshot::Sender<()>>),
-}
 
 /// The accumulator's batches reach the sender as events on its channel, in order with the
 /// producer's flushes and closes.

@@ -19,7 +19,7 @@ use krafka_protocol::messages::ProduceResponse;
 use krafka_protocol::messages::produce_response::PartitionProduceResponse;
 
 use super::Sender;
-use super::broker::JobResult;
+use super::event::JobResult;
 use crate::batch::ProducerBatch;
 use crate::delivery::Outcome;
 use crate::error::{ProduceError, Written};
