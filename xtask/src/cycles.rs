@@ -41,7 +41,10 @@ pub fn run(root: &Path, _args: &[String]) -> Result<(), String> {
 /// Module path (`""` for the crate root) → the modules it imports.
 type Graph = BTreeMap<String, BTreeSet<String>>;
 
-/// Reads the modules under `src` and their imports.
+/// Reads the modules under `src` and what each refers to, counted against the module that
+/// defines it: a name re-exported by a facade (`pub use error::ConsumeError` in `lib.rs`) is
+/// followed to where it is defined, so reaching for `crate::ConsumeError` depends on `error`,
+/// not on the crate root.
 fn module_graph(src: &Path) -> Result<Graph, String> {
     let mut files = Vec::new();
     collect_rs(src, &mut files)?;
@@ -50,27 +53,96 @@ fn module_graph(src: &Path) -> Result<Graph, String> {
         .filter_map(|f| Some((module_of(src, f)?, f.clone())))
         .collect();
     let known: BTreeSet<&str> = modules.keys().map(String::as_str).collect();
-    let mut graph = Graph::new();
+    let mut references: Vec<(String, String, Reference)> = Vec::new();
     for (module, file) in &modules {
         let text = std::fs::read_to_string(file)
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let edges = graph.entry(module.clone()).or_default();
-        for (within, path) in use_paths(&strip_comments(&text)) {
-            let here = if within.is_empty() {
+        for reference in use_paths(&strip_comments(&text)) {
+            let here = if reference.within.is_empty() {
                 module.clone()
             } else {
                 let mut parts: Vec<&str> = module.split("::").filter(|p| !p.is_empty()).collect();
-                parts.extend(within.iter().map(String::as_str));
+                parts.extend(reference.within.iter().map(String::as_str));
                 parts.join("::")
             };
-            if let Some(target) = resolve(&here, &path, &known)
-                && target != *module
-            {
-                edges.insert(target);
-            }
+            references.push((module.clone(), here, reference));
+        }
+    }
+    // (module, name) → the absolute path it re-exports.
+    let mut aliases: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for (_, here, reference) in &references {
+        if let (Some(name), Some(target)) = (&reference.reexport, absolute(here, &reference.path)) {
+            aliases.insert((here.clone(), name.clone()), target);
+        }
+    }
+    let mut graph: Graph = modules
+        .keys()
+        .map(|m| (m.clone(), BTreeSet::new()))
+        .collect();
+    for (module, here, reference) in &references {
+        let Some(path) = absolute(here, &reference.path) else {
+            continue;
+        };
+        if let Some(target) = defining_module(&path, &known, &aliases, 0)
+            && target != *module
+            && let Some(edges) = graph.get_mut(module)
+        {
+            edges.insert(target);
         }
     }
     Ok(graph)
+}
+
+/// `path` as seen from `module`, made absolute (from the crate root). A bare head counts as
+/// relative (a child module, or an outside crate, which then names no module of this one).
+fn absolute(module: &str, path: &[String]) -> Option<Vec<String>> {
+    let mut base: Vec<String> = module
+        .split("::")
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let mut rest = path;
+    match rest.first().map(String::as_str) {
+        Some("crate") => {
+            base.clear();
+            rest = &rest[1..];
+        }
+        // `self::c` in module `a::b` (whether `a/b.rs` or `a/b/mod.rs`) is `a::b::c`.
+        Some("self") => rest = &rest[1..],
+        Some("super") => {
+            while rest.first().map(String::as_str) == Some("super") {
+                base.pop()?;
+                rest = &rest[1..];
+            }
+        }
+        _ => {}
+    }
+    base.extend(rest.iter().cloned());
+    Some(base)
+}
+
+/// The module that defines what the absolute `path` names, following re-exports.
+fn defining_module(
+    path: &[String],
+    known: &BTreeSet<&str>,
+    aliases: &BTreeMap<(String, String), Vec<String>>,
+    depth: usize,
+) -> Option<String> {
+    let n = (0..=path.len())
+        .rev()
+        .find(|n| known.contains(path[..*n].join("::").as_str()))?;
+    let module = path[..n].join("::");
+    if depth < 8
+        && let Some(item) = path.get(n)
+        && let Some(target) = aliases.get(&(module.clone(), item.clone()))
+    {
+        let mut followed = target.clone();
+        followed.extend(path[n + 1..].iter().cloned());
+        if followed != path {
+            return defining_module(&followed, known, aliases, depth + 1);
+        }
+    }
+    Some(module)
 }
 
 fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
@@ -173,10 +245,18 @@ fn strip_comments(text: &str) -> String {
     out
 }
 
-/// Every path named by a `use` declaration (with `{…}` groups expanded) or written in code,
-/// each with the inline modules (`mod tests { … }`) it sits in: their `super` is the file's
-/// module.
-fn use_paths(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
+/// A path a file names.
+#[derive(Debug)]
+struct Reference {
+    /// The inline modules (`mod tests { … }`) it sits in: their `super` is the file's module.
+    within: Vec<String>,
+    path: Vec<String>,
+    /// For a `pub use` (of any visibility): the name it is re-exported under.
+    reexport: Option<String>,
+}
+
+/// Every path named by a `use` declaration (with `{…}` groups expanded) or written in code.
+fn use_paths(text: &str) -> Vec<Reference> {
     let mut out = Vec::new();
     let bytes = text.as_bytes();
     // (inline module name, brace depth inside it)
@@ -221,7 +301,15 @@ fn use_paths(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
                 let mut paths = Vec::new();
                 expand(&tree, &mut Vec::new(), &mut paths);
                 let within: Vec<String> = inline.iter().map(|(n, _)| n.clone()).collect();
-                out.extend(paths.into_iter().map(|p| (within.clone(), p)));
+                let public =
+                    text[..i].trim_end().ends_with(')') || text[..i].trim_end().ends_with("pub");
+                for (path, name) in paths {
+                    out.push(Reference {
+                        within: within.clone(),
+                        path,
+                        reexport: public.then_some(name),
+                    });
+                }
                 i += end;
             }
             c if boundary && (c.is_ascii_alphabetic() || c == b'_') && !after_colons(bytes, i) => {
@@ -235,7 +323,11 @@ fn use_paths(text: &str) -> Vec<(Vec<String>, Vec<String>)> {
                     } else {
                         std::iter::once("self".to_owned()).chain(path).collect()
                     };
-                    out.push((within, path));
+                    out.push(Reference {
+                        within,
+                        path,
+                        reexport: None,
+                    });
                 }
                 i += len.max(1);
                 continue;
@@ -278,16 +370,28 @@ fn is_ident(b: u8) -> bool {
 }
 
 /// Expands a use tree (`a::{b,c::{d,e}}`) under `prefix` into paths.
-fn expand(tree: &str, prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+/// Each path comes with the name it is bound to (its last segment, or the `as` name).
+fn expand(tree: &str, prefix: &mut Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
     let Some(open) = tree.find('{') else {
         let mut path = prefix.clone();
-        let tree = tree.split('@').next().unwrap_or(tree);
+        let (tree, rename) = match tree.split_once('@') {
+            Some((path, name)) => (path, Some(name)),
+            None => (tree, None),
+        };
         path.extend(
             tree.split("::")
                 .filter(|s| !s.is_empty())
                 .map(str::to_owned),
         );
-        out.push(path);
+        // `use a::b::{self}` binds `b`.
+        if path.last().is_some_and(|l| l == "self") {
+            path.pop();
+        }
+        let name = rename
+            .map(str::to_owned)
+            .or_else(|| path.last().cloned())
+            .unwrap_or_default();
+        out.push((path, name));
         return;
     };
     let head: Vec<String> = tree[..open]
@@ -323,38 +427,6 @@ fn split_top(s: &str) -> Vec<&str> {
     }
     parts.push(&s[start..]);
     parts.into_iter().filter(|p| !p.is_empty()).collect()
-}
-
-/// The module `path` points into, as seen from `module`: the longest known module that
-/// prefixes it. Paths to other crates resolve to nothing.
-fn resolve(module: &str, path: &[String], known: &BTreeSet<&str>) -> Option<String> {
-    let mut base: Vec<String> = if module.is_empty() {
-        Vec::new()
-    } else {
-        module.split("::").map(str::to_owned).collect()
-    };
-    let mut rest = path;
-    match rest.first().map(String::as_str) {
-        Some("crate") => {
-            base.clear();
-            rest = &rest[1..];
-        }
-        // `self::c` in module `a::b` (whether `a/b.rs` or `a/b/mod.rs`) is `a::b::c`.
-        Some("self") => rest = &rest[1..],
-        Some("super") => {
-            while rest.first().map(String::as_str) == Some("super") {
-                base.pop()?;
-                rest = &rest[1..];
-            }
-        }
-        _ => return None,
-    }
-    let mut full = base;
-    full.extend(rest.iter().cloned());
-    (0..=full.len())
-        .rev()
-        .map(|n| full[..n].join("::"))
-        .find(|candidate| known.contains(candidate.as_str()))
 }
 
 /// The import cycles of `graph` (strongly connected components of more than one module, or a
@@ -488,10 +560,34 @@ fn name(module: &str) -> String {
 mod tests {
     use super::*;
 
+    fn resolve(from: &str, path: &[String], known: &BTreeSet<&str>) -> Option<String> {
+        defining_module(&absolute(from, path)?, known, &BTreeMap::new(), 0)
+    }
+
+    #[test]
+    fn a_name_reexported_by_a_facade_counts_against_where_it_is_defined() {
+        let known: BTreeSet<&str> = ["", "error", "user"].into();
+        let aliases: BTreeMap<(String, String), Vec<String>> = [(
+            (String::new(), "Failure".to_owned()),
+            vec!["error".to_owned(), "Failure".to_owned()],
+        )]
+        .into();
+        let path = absolute("user", &["crate".to_owned(), "Failure".to_owned()]).unwrap();
+        assert_eq!(
+            defining_module(&path, &known, &aliases, 0).as_deref(),
+            Some("error")
+        );
+        let refs = use_paths(
+            "pub use error::Failure;\npub(crate) use self::x::{y as z, self};\nuse a::b;",
+        );
+        let bound: Vec<Option<&str>> = refs.iter().map(|r| r.reexport.as_deref()).collect();
+        assert_eq!(bound, [Some("Failure"), Some("z"), Some("x"), None]);
+    }
+
     #[test]
     fn use_trees_expand_into_paths() {
         let paths = use_paths("use crate::a::{b, c::{d, e as f}};\npub(crate) use super::g;");
-        let flat: Vec<String> = paths.iter().map(|(_, p)| p.join("::")).collect();
+        let flat: Vec<String> = paths.iter().map(|r| r.path.join("::")).collect();
         assert_eq!(
             flat,
             [
@@ -506,12 +602,12 @@ mod tests {
     #[test]
     fn an_inline_module_is_where_its_uses_start_from() {
         let paths = use_paths("mod tests {\n    use super::*;\n}\nuse super::x;");
-        assert_eq!(paths[0].0, ["tests"]);
-        assert!(paths[1].0.is_empty());
+        assert_eq!(paths[0].within, ["tests"]);
+        assert!(paths[1].within.is_empty());
         let known: BTreeSet<&str> = ["", "a"].into();
         // `super` from `a`'s inline tests is `a` itself: no edge out of the file.
         assert_eq!(
-            resolve("a::tests", &paths[0].1, &known).as_deref(),
+            resolve("a::tests", &paths[0].path, &known).as_deref(),
             Some("a")
         );
     }
