@@ -62,12 +62,26 @@ fn module_graph(src: &Path) -> Result<Graph, String> {
                 module.clone()
             } else {
                 let mut parts: Vec<&str> = module.split("::").filter(|p| !p.is_empty()).collect();
-                parts.extend(reference.within.iter().map(String::as_str));
+                parts.extend(reference.within.iter().map(|n| n.trim_start_matches('#')));
                 parts.join("::")
             };
             references.push((module.clone(), here, reference));
         }
     }
+    // Test code is a leaf nobody imports: where a test sits is not coupling, so test modules
+    // (inline `#[cfg(test)] mod tests { … }` and `#[cfg(test)] mod tests;` files) do not count.
+    let test_files: BTreeSet<String> = references
+        .iter()
+        .filter(|(_, _, r)| r.test_child)
+        .filter_map(|(_, here, r)| absolute(here, &r.path).map(|p| p.join("::")))
+        .collect();
+    references.retain(|(module, _, r)| {
+        !r.test_child
+            && !r.in_test()
+            && !test_files
+                .iter()
+                .any(|t| module == t || module.starts_with(&format!("{t}::")))
+    });
     // (module, name) → the absolute path it re-exports.
     let mut aliases: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
     for (_, here, reference) in &references {
@@ -253,6 +267,15 @@ struct Reference {
     path: Vec<String>,
     /// For a `pub use` (of any visibility): the name it is re-exported under.
     reexport: Option<String>,
+    /// Not a reference: `#[cfg(test)] mod name;` declares a test-only child file.
+    test_child: bool,
+}
+
+impl Reference {
+    /// Inside a `#[cfg(test)]` inline module.
+    fn in_test(&self) -> bool {
+        self.within.iter().any(|n| n.starts_with('#'))
+    }
 }
 
 /// Every path named by a `use` declaration (with `{…}` groups expanded) or written in code.
@@ -281,8 +304,19 @@ fn use_paths(text: &str) -> Vec<Reference> {
                     .take_while(|c| c.is_alphanumeric() || *c == '_')
                     .collect();
                 let after = rest.trim_start()[name.len()..].trim_start();
+                let test_only = text[..i].trim_end().ends_with("#[cfg(test)]")
+                    || inline.iter().any(|(n, _)| n.starts_with('#'));
                 if !name.is_empty() && after.starts_with('{') {
+                    // A test module's name is marked: its references are not counted.
+                    let name = if test_only { format!("#{name}") } else { name };
                     inline.push((name, depth + 1));
+                } else if !name.is_empty() && after.starts_with(';') && test_only {
+                    out.push(Reference {
+                        within: Vec::new(),
+                        path: vec!["self".to_owned(), name],
+                        reexport: None,
+                        test_child: true,
+                    });
                 }
             }
             b'u' if boundary && text[i..].starts_with("use ") => {
@@ -308,6 +342,7 @@ fn use_paths(text: &str) -> Vec<Reference> {
                         within: within.clone(),
                         path,
                         reexport: public.then_some(name),
+                        test_child: false,
                     });
                 }
                 i += end;
@@ -327,6 +362,7 @@ fn use_paths(text: &str) -> Vec<Reference> {
                         within,
                         path,
                         reexport: None,
+                        test_child: false,
                     });
                 }
                 i += len.max(1);
@@ -610,6 +646,16 @@ mod tests {
             resolve("a::tests", &paths[0].path, &known).as_deref(),
             Some("a")
         );
+    }
+
+    #[test]
+    fn test_modules_are_marked() {
+        let refs = use_paths(
+            "#[cfg(test)]\nmod tests {\n    use super::x;\n}\n#[cfg(test)]\nmod more;\nuse super::y;",
+        );
+        assert!(refs[0].in_test());
+        assert!(refs[1].test_child);
+        assert!(!refs[2].in_test() && !refs[2].test_child);
     }
 
     #[test]

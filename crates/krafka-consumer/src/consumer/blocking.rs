@@ -18,7 +18,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 use tokio::sync::{Notify, oneshot};
 
-use super::{Consumer, Processed};
+use super::handle::{Consumer, Processed};
 use crate::error::ConsumeError;
 use crate::record::{ConsumerRecord, TopicPartition};
 

@@ -8,8 +8,8 @@ use krafka_protocol::records::DecodeOptions;
 
 use tokio::sync::mpsc;
 
-use super::Consumer;
-use super::group::GroupLink;
+use super::handle::Consumer;
+use super::handle::GroupLink;
 use crate::config::{AssignorKind, ConsumerConfig, IsolationLevel, OffsetReset};
 use crate::error::ConsumeError;
 use crate::fetcher::Fetcher;

@@ -13,24 +13,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
-use tokio::sync::{mpsc, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
 
-use super::Consumer;
+use super::handle::{Consumer, GroupLink};
 use crate::error::ConsumeError;
 use crate::group::{Command, GroupEvent, Offsets, RebalanceListener, RevokedOffsets};
 use crate::record::TopicPartition;
-
-/// The consumer's link to its group task.
-pub(super) struct GroupLink {
-    pub commands: mpsc::UnboundedSender<Command>,
-    pub task: Option<JoinHandle<()>>,
-    pub listener: Option<Box<dyn RebalanceListener>>,
-    /// The group task's change counter when last applied.
-    pub seen_changes: u64,
-    /// Whether the consumer subscribes (rather than assigns).
-    pub subscribed: bool,
-}
 
 /// A commit on its way (from [`Consumer::commit_async`]): await it for the outcome, or drop it
 /// and the commit still happens.

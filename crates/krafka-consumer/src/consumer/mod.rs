@@ -10,6 +10,7 @@
 mod blocking;
 pub mod builder;
 mod group;
+mod handle;
 mod partitioned;
 mod receive;
 mod stream;
@@ -17,48 +18,20 @@ mod stream;
 pub use blocking::BlockingReceiver;
 pub use builder::ConsumerBuilder;
 pub use group::CommitHandle;
+pub use handle::Consumer;
 pub use partitioned::{PARTITION_QUEUE, ProcessError};
 pub use stream::RecordStream;
 
 use std::hash::{Hash, Hasher};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use krafka_net::ClusterMetadata;
-use krafka_protocol::records::DecodeOptions;
-use tokio::task::JoinHandle;
 
 use crate::config::{ConsumerConfig, IsolationLevel, OffsetReset};
-use crate::drain::Drain;
 use crate::error::ConsumeError;
 use crate::metrics::{ConsumerMetrics, MetricsSnapshot};
 use crate::record::TopicPartition;
-use crate::state::{OffsetSpec, PartitionState, Shared};
-use group::GroupLink;
-
-/// A Kafka consumer.
-///
-/// Records arrive through [`recv`](Self::recv) and [`poll`](Self::poll); a background fetcher
-/// keeps the next data coming while the application works, up to the prefetch budget
-/// ([`ConsumerConfig::max_buffered_bytes`]).
-pub struct Consumer {
-    shared: Arc<Shared>,
-    config: Arc<ConsumerConfig>,
-    metadata: ClusterMetadata,
-    fetcher: Option<JoinHandle<()>>,
-    drain: Option<Drain>,
-    decode: DecodeOptions,
-    /// The group task and what the application side keeps of it (with a `group_id`).
-    group: Option<GroupLink>,
-    /// `recv`/`poll` calls so far (published for `max_poll_interval`).
-    polls: u64,
-    /// While a processing helper runs: the offset after the last record it finished, per
-    /// partition. Commits (auto, on revocation, on close) use these instead of positions.
-    processed: Option<Processed>,
-}
-
-/// Offsets a processing helper has finished, shared with its workers.
-pub(crate) type Processed = Arc<parking_lot::Mutex<std::collections::HashMap<TopicPartition, i64>>>;
+use crate::state::{OffsetSpec, PartitionState};
 
 fn seed(partition: &TopicPartition) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();

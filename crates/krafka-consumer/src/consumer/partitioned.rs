@@ -26,7 +26,7 @@ use std::future::{Future, poll_fn};
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{Consumer, Processed};
+use super::handle::{Consumer, Processed};
 use crate::drain::Drain;
 use crate::error::ConsumeError;
 use crate::record::{ConsumerRecord, TopicPartition};

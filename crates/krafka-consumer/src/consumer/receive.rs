@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use super::Consumer;
+use super::handle::Consumer;
 use crate::config::IsolationLevel;
 use crate::drain::Drain;
 use crate::error::ConsumeError;

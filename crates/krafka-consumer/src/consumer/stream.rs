@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
-use super::Consumer;
+use super::handle::Consumer;
 use super::receive::wait;
 use crate::error::ConsumeError;
 use crate::record::ConsumerRecord;

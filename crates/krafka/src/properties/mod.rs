@@ -10,11 +10,13 @@
 //! that does not parse, is a [`PropertyError`] naming the key. Settings are then checked by the
 //! builders' own validation when the client connects.
 
+mod lookup;
 pub mod security;
 pub mod syntax;
 
+use self::lookup::Lookup;
+pub use self::lookup::PropertyError;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::time::Duration;
 
 use krafka_net::ConnectionConfigBuilder;
@@ -24,23 +26,6 @@ use krafka_net::ConnectionConfigBuilder;
 pub struct Properties {
     entries: BTreeMap<String, String>,
 }
-
-/// A property that cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PropertyError {
-    /// The key.
-    pub key: String,
-    /// Why.
-    pub reason: String,
-}
-
-impl fmt::Display for PropertyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "property {}: {}", self.key, self.reason)
-    }
-}
-
-impl std::error::Error for PropertyError {}
 
 const COMMON: &[&str] = &[
     "bootstrap.servers",
@@ -158,6 +143,12 @@ macro_rules! apply {
             }
         )*
     };
+}
+
+impl Lookup for Properties {
+    fn get(&self, key: &str) -> Option<&str> {
+        Properties::get(self, key)
+    }
 }
 
 impl Properties {

@@ -9,7 +9,7 @@ use krafka_net::security::sasl::jaas::{JaasConfig, LoginModule};
 use krafka_net::security::{OidcConfig, StaticTokenProvider, TlsConfig};
 use krafka_net::{PemSource, SaslConfig, SecurityConfig, SecurityProtocol};
 
-use super::{Properties, PropertyError};
+use super::lookup::{Lookup, PropertyError};
 
 /// The keys read here, all accepted by every client.
 pub(super) const KEYS: &[&str] = &[
@@ -85,7 +85,7 @@ fn error(key: &str, reason: impl Into<String>) -> PropertyError {
 }
 
 /// The security settings, or `None` when no security key is set (plaintext).
-pub(super) fn read(props: &Properties) -> Result<Option<SecurityConfig>, PropertyError> {
+pub(super) fn read(props: &impl Lookup) -> Result<Option<SecurityConfig>, PropertyError> {
     if !KEYS.iter().any(|k| props.get(k).is_some()) {
         return Ok(None);
     }
@@ -122,7 +122,7 @@ pub(super) fn read(props: &Properties) -> Result<Option<SecurityConfig>, Propert
 
 /// The one source set among `(key, is_file)` pairs, or an error if two are.
 fn one_source(
-    props: &Properties,
+    props: &impl Lookup,
     keys: &[(&'static str, bool)],
 ) -> Result<Option<PemSource>, PropertyError> {
     let mut found: Option<(&str, PemSource)> = None;
@@ -144,7 +144,7 @@ fn one_source(
 }
 
 fn require_pem(
-    props: &Properties,
+    props: &impl Lookup,
     type_key: &str,
     location_key: &str,
 ) -> Result<(), PropertyError> {
@@ -164,7 +164,7 @@ fn require_pem(
     }
 }
 
-fn tls(props: &Properties) -> Result<TlsConfig, PropertyError> {
+fn tls(props: &impl Lookup) -> Result<TlsConfig, PropertyError> {
     require_pem(props, "ssl.truststore.type", "ssl.truststore.location")?;
     require_pem(props, "ssl.keystore.type", "ssl.keystore.location")?;
     let ca = one_source(
@@ -220,7 +220,7 @@ fn tls(props: &Properties) -> Result<TlsConfig, PropertyError> {
     })
 }
 
-fn sasl(props: &Properties) -> Result<SaslConfig, PropertyError> {
+fn sasl(props: &impl Lookup) -> Result<SaslConfig, PropertyError> {
     let mechanism = match (props.get("sasl.mechanism"), props.get("sasl.mechanisms")) {
         (Some(_), Some(_)) => {
             return Err(error(
@@ -362,7 +362,7 @@ enum OidcCredentials<'a> {
     Librdkafka,
 }
 
-fn millis(props: &Properties, key: &str, default: u64) -> Result<Duration, PropertyError> {
+fn millis(props: &impl Lookup, key: &str, default: u64) -> Result<Duration, PropertyError> {
     match props.get(key) {
         Some(v) => v
             .trim()
@@ -374,13 +374,16 @@ fn millis(props: &Properties, key: &str, default: u64) -> Result<Duration, Prope
 }
 
 /// KIP-768: an OIDC client-credentials token provider from the properties.
-fn oidc(props: &Properties, credentials: OidcCredentials<'_>) -> Result<SaslConfig, PropertyError> {
+fn oidc(
+    props: &impl Lookup,
+    credentials: OidcCredentials<'_>,
+) -> Result<SaslConfig, PropertyError> {
     oidc_provider(oidc_config(props, credentials)?)
 }
 
 /// The OIDC settings the properties give, checked.
 fn oidc_config(
-    props: &Properties,
+    props: &impl Lookup,
     credentials: OidcCredentials<'_>,
 ) -> Result<OidcConfig, PropertyError> {
     let url_key = "sasl.oauthbearer.token.endpoint.url";
@@ -489,6 +492,7 @@ fn oidc_provider(_config: OidcConfig) -> Result<SaslConfig, PropertyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::properties::Properties;
 
     const JAVA: &str = "security.protocol=SASL_SSL\n\
         sasl.mechanism=OAUTHBEARER\n\
@@ -499,7 +503,7 @@ mod tests {
         sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required \\\n\
         \x20 clientId=\"svc\" clientSecret=\"top-secret\" scope=\"kafka\" extension_logicalCluster=\"lkc-1\";\n";
 
-    fn java_jaas(props: &Properties) -> JaasConfig {
+    fn java_jaas(props: &impl Lookup) -> JaasConfig {
         JaasConfig::parse(props.get("sasl.jaas.config").unwrap()).unwrap()
     }
 

@@ -4,7 +4,7 @@
 //! `\t \n \r \f \uXXXX` and `\` before any other character for that character. A later key
 //! replaces an earlier one.
 
-use super::PropertyError;
+use super::lookup::PropertyError;
 
 /// The key/value pairs of `text`, in order.
 pub fn parse(text: &str) -> Result<Vec<(String, String)>, PropertyError> {
