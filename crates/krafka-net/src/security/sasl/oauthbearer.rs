@@ -12,7 +12,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use parking_lot::Mutex;
 
-use super::{Reply, SaslFailure};
+use super::step::{Reply, SaslFailure};
 use crate::security::Secret;
 
 /// A bearer token and when it stops being valid.

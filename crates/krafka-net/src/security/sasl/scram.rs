@@ -9,7 +9,7 @@ use aws_lc_rs::{digest, hmac, pbkdf2};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use super::SaslFailure;
+use super::step::SaslFailure;
 use crate::security::Secret;
 
 /// Kafka's lowest iteration count (`ScramMechanism.minIterations`).

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use krafka_protocol::ErrorCode;
 
-use super::{Authenticator, Reply, SaslFailure};
+use super::mechanism::Authenticator;
+use super::step::{Reply, SaslFailure};
 
 /// What the session wants sent next.
 #[derive(Debug, PartialEq, Eq)]
@@ -173,9 +174,10 @@ fn bounded(message: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::mechanism::plain_message;
     use super::*;
     use crate::security::Secret;
-    use crate::security::sasl::{ScramClient, ScramHash, plain_message};
+    use crate::security::sasl::{ScramClient, ScramHash};
 
     fn plain() -> SaslSession {
         SaslSession::new(
