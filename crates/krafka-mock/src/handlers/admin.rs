@@ -15,7 +15,7 @@ use krafka_protocol::messages::{
 };
 use krafka_protocol::{ErrorCode, StrBytes, Uuid};
 
-use super::BrokerContext;
+use super::context::BrokerContext;
 
 /// Kafka's defaults for the topic configs clients ask about most.
 pub const TOPIC_DEFAULTS: &[(&str, &str)] = &[

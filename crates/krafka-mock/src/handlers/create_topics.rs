@@ -8,7 +8,7 @@ use krafka_protocol::messages::CreateTopicsRequest;
 use krafka_protocol::messages::CreateTopicsResponse;
 use krafka_protocol::messages::create_topics_response::CreatableTopicResult;
 
-use super::BrokerContext;
+use super::context::BrokerContext;
 
 /// Answers a CreateTopics request.
 pub fn handle(

@@ -12,7 +12,7 @@ use krafka_protocol::messages::FetchResponse;
 use krafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
 use krafka_protocol::{ErrorCode, StrBytes, Uuid};
 
-use super::BrokerContext;
+use super::context::BrokerContext;
 use crate::sessions::{CachedPartition, SessionError, SessionPartitions};
 
 /// How this request relates to a fetch session.

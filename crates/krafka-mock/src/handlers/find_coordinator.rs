@@ -5,7 +5,7 @@ use krafka_protocol::messages::find_coordinator_response::Coordinator;
 use krafka_protocol::messages::{FindCoordinatorRequest, FindCoordinatorResponse};
 use krafka_protocol::{ErrorCode, StrBytes};
 
-use super::BrokerContext;
+use super::context::BrokerContext;
 
 /// Answers a FindCoordinator request.
 pub fn handle(

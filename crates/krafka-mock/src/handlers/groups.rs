@@ -13,7 +13,7 @@ use krafka_protocol::messages::{
 };
 use krafka_protocol::{ErrorCode, StrBytes};
 
-use super::{BrokerContext, is_coordinator};
+use super::context::{BrokerContext, is_coordinator};
 use crate::membership::{JoinOutcome, JoinRequest};
 
 fn join_error(error: ErrorCode, member_id: StrBytes, version: i16) -> JoinGroupResponse {

@@ -3,7 +3,7 @@
 
 use krafka_protocol::messages::{InitProducerIdRequest, InitProducerIdResponse};
 
-use super::BrokerContext;
+use super::context::BrokerContext;
 
 /// Answers an InitProducerId request.
 pub fn handle(ctx: &BrokerContext, request: &InitProducerIdRequest) -> InitProducerIdResponse {

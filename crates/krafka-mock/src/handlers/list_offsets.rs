@@ -8,7 +8,7 @@ use krafka_protocol::messages::list_offsets_response::{
     ListOffsetsPartitionResponse, ListOffsetsTopicResponse,
 };
 
-use super::BrokerContext;
+use super::context::BrokerContext;
 
 /// Answers a ListOffsets request.
 pub fn handle(

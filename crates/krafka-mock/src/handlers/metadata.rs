@@ -9,7 +9,7 @@ use krafka_protocol::messages::metadata_response::{
 };
 use krafka_protocol::{ErrorCode, StrBytes, Uuid};
 
-use super::BrokerContext;
+use super::context::BrokerContext;
 use crate::state::Topic;
 
 /// Answers a Metadata request.

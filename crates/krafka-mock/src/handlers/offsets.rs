@@ -15,7 +15,7 @@ use krafka_protocol::messages::{
 };
 use krafka_protocol::{ErrorCode, StrBytes};
 
-use super::{BrokerContext, is_coordinator};
+use super::context::{BrokerContext, is_coordinator};
 use crate::groups::Committed;
 
 /// Committed offsets of one topic: (partition, committed or `None` when never committed).

@@ -7,7 +7,7 @@ use krafka_protocol::messages::ProduceRequest;
 use krafka_protocol::messages::ProduceResponse;
 use krafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 
-use super::BrokerContext;
+use super::context::BrokerContext;
 
 /// Answers a Produce request; `None` for acks=0.
 pub fn handle(

@@ -12,10 +12,9 @@ pub(crate) mod sasl;
 mod scram;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 pub use pki::TestPki;
-pub use sasl::SaslMechanismName;
+pub use sasl::{MockSasl, SaslMechanismName};
 
 /// TLS on the mock's listeners.
 #[derive(Debug, Clone)]
@@ -80,53 +79,6 @@ impl MockTls {
             .with_single_cert(chain, key)
             .map_err(|e| bad("server certificate", &e))?;
         Ok(Arc::new(config))
-    }
-}
-
-/// SASL on the mock's listeners: which mechanisms, which users.
-#[derive(Debug, Clone)]
-pub struct MockSasl {
-    pub(crate) mechanisms: Vec<SaslMechanismName>,
-    pub(crate) users: Vec<(String, String)>,
-    pub(crate) session_lifetime: Option<Duration>,
-    pub(crate) forge_server_signature: bool,
-}
-
-impl MockSasl {
-    /// SASL with `mechanisms` enabled and no users yet.
-    pub fn new(mechanisms: impl IntoIterator<Item = SaslMechanismName>) -> Self {
-        Self {
-            mechanisms: mechanisms.into_iter().collect(),
-            users: Vec::new(),
-            session_lifetime: None,
-            forge_server_signature: false,
-        }
-    }
-
-    /// Every mechanism the mock knows.
-    pub fn all() -> Self {
-        Self::new(SaslMechanismName::ALL)
-    }
-
-    /// A user with a password, for PLAIN and SCRAM (OAUTHBEARER accepts any unexpired
-    /// unsecured token whose `sub` is a configured user).
-    pub fn user(mut self, name: impl Into<String>, password: impl Into<String>) -> Self {
-        self.users.push((name.into(), password.into()));
-        self
-    }
-
-    /// Sessions end this long after authentication unless the client re-authenticates
-    /// (Kafka's `connections.max.reauth.ms`, KIP-368); sent as `session_lifetime_ms`.
-    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
-        self.session_lifetime = Some(lifetime);
-        self
-    }
-
-    /// A fault: the SCRAM server-final message carries a wrong signature, as a server that
-    /// does not know the password would send. Clients must refuse it.
-    pub fn forge_server_signature(mut self, forge: bool) -> Self {
-        self.forge_server_signature = forge;
-        self
     }
 }
 

@@ -15,8 +15,54 @@ use krafka_protocol::messages::{
 };
 use krafka_protocol::{ApiKey, ErrorCode, StrBytes};
 
-use super::MockSasl;
 use super::scram::{self, Credential, Exchange, Hash};
+
+/// SASL on the mock's listeners: which mechanisms, which users.
+#[derive(Debug, Clone)]
+pub struct MockSasl {
+    pub(crate) mechanisms: Vec<SaslMechanismName>,
+    pub(crate) users: Vec<(String, String)>,
+    pub(crate) session_lifetime: Option<Duration>,
+    pub(crate) forge_server_signature: bool,
+}
+
+impl MockSasl {
+    /// SASL with `mechanisms` enabled and no users yet.
+    pub fn new(mechanisms: impl IntoIterator<Item = SaslMechanismName>) -> Self {
+        Self {
+            mechanisms: mechanisms.into_iter().collect(),
+            users: Vec::new(),
+            session_lifetime: None,
+            forge_server_signature: false,
+        }
+    }
+
+    /// Every mechanism the mock knows.
+    pub fn all() -> Self {
+        Self::new(SaslMechanismName::ALL)
+    }
+
+    /// A user with a password, for PLAIN and SCRAM (OAUTHBEARER accepts any unexpired
+    /// unsecured token whose `sub` is a configured user).
+    pub fn user(mut self, name: impl Into<String>, password: impl Into<String>) -> Self {
+        self.users.push((name.into(), password.into()));
+        self
+    }
+
+    /// Sessions end this long after authentication unless the client re-authenticates
+    /// (Kafka's `connections.max.reauth.ms`, KIP-368); sent as `session_lifetime_ms`.
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = Some(lifetime);
+        self
+    }
+
+    /// A fault: the SCRAM server-final message carries a wrong signature, as a server that
+    /// does not know the password would send. Clients must refuse it.
+    pub fn forge_server_signature(mut self, forge: bool) -> Self {
+        self.forge_server_signature = forge;
+        self
+    }
+}
 
 /// A SASL mechanism the mock can enable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
