@@ -2,11 +2,8 @@
 //!
 //! A newtype over the wire's `int16` rather than a closed enum, so an unknown key read from the
 //! network is still a value that can be logged and answered with an error. The named constants
-//! and the per-API table are generated from the schemas (`generated/api_keys.rs`).
-
-use std::fmt;
-
-use crate::codec::VersionRange;
+//! and the per-API table are generated from the schemas (`generated/api_keys.rs`); what the
+//! table says about a key is read in `api_info`.
 
 /// A Kafka API key.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -25,79 +22,48 @@ pub struct ApiInfo {
     pub response_flexible_from: Option<i16>,
 }
 
-impl ApiKey {
-    /// The schema facts for this key, or `None` for a key the schemas do not define.
-    pub const fn info(&self) -> Option<&'static ApiInfo> {
-        crate::generated::api_info(self.0)
-    }
-
-    /// The API's name, e.g. `Fetch`.
-    pub const fn name(&self) -> Option<&'static str> {
-        match self.info() {
-            Some(info) => Some(info.name),
-            None => None,
-        }
-    }
-
-    /// The versions of this API that Krafka can encode and decode.
-    ///
-    /// Every message is generated at every version its schema defines, so this is the schema's
-    /// whole range; a connection intersects it with what the broker advertises.
-    pub const fn supported_versions(&self) -> Option<VersionRange> {
-        match self.info() {
-            Some(info) => Some(info.versions),
-            None => None,
-        }
-    }
-
-    /// Whether `version` of this API's request uses the flexible encoding.
-    pub const fn is_request_flexible(&self, version: i16) -> bool {
-        matches!(self.info(), Some(ApiInfo { request_flexible_from: Some(v), .. }) if version >= *v)
-    }
-
-    /// Whether `version` of this API's response uses the flexible encoding.
-    pub const fn is_response_flexible(&self, version: i16) -> bool {
-        matches!(self.info(), Some(ApiInfo { response_flexible_from: Some(v), .. }) if version >= *v)
-    }
+/// An inclusive range of versions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct VersionRange {
+    /// The lowest version.
+    pub min: i16,
+    /// The highest version.
+    pub max: i16,
 }
 
-impl fmt::Debug for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => write!(f, "{name}({})", self.0),
-            None => write!(f, "ApiKey({})", self.0),
+impl VersionRange {
+    /// A range from `min` to `max`, both included.
+    pub const fn new(min: i16, max: i16) -> Self {
+        Self { min, max }
+    }
+
+    /// Whether `version` lies in the range.
+    #[inline]
+    pub const fn contains(&self, version: i16) -> bool {
+        version >= self.min && version <= self.max
+    }
+
+    /// The overlap of two ranges, if any.
+    pub const fn intersect(&self, other: &Self) -> Option<Self> {
+        let min = if self.min > other.min {
+            self.min
+        } else {
+            other.min
+        };
+        let max = if self.max < other.max {
+            self.max
+        } else {
+            other.max
+        };
+        if min <= max {
+            Some(Self { min, max })
+        } else {
+            None
         }
     }
-}
 
-impl fmt::Display for ApiKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(name) => f.write_str(name),
-            None => write!(f, "unknown API key {}", self.0),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn known_keys_and_versions() {
-        assert_eq!(ApiKey::PRODUCE.0, 0);
-        assert_eq!(ApiKey::FETCH.name(), Some("Fetch"));
-        assert_eq!(ApiKey::API_VERSIONS.0, 18);
-        assert_eq!(
-            ApiKey::FETCH.supported_versions(),
-            Some(VersionRange::new(0, 17))
-        );
-        assert!(ApiKey::FETCH.is_request_flexible(12));
-        assert!(!ApiKey::FETCH.is_request_flexible(11));
-        assert_eq!(ApiKey(-5).info(), None);
-        assert_eq!(format!("{:?}", ApiKey::METADATA), "Metadata(3)");
-        let mut keys = ApiKey::ALL.to_vec();
-        keys.dedup();
-        assert_eq!(keys.len(), ApiKey::ALL.len());
+    /// The versions of the range, lowest first.
+    pub fn iter(&self) -> std::ops::RangeInclusive<i16> {
+        self.min..=self.max
     }
 }

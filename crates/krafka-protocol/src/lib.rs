@@ -13,6 +13,7 @@
 //! malformed or hostile input, and no allocation is sized by a length a peer declared without
 //! first checking it against the bytes present.
 
+mod api_info;
 pub mod api_key;
 pub mod codec;
 pub mod compression;

@@ -15,11 +15,12 @@ mod uuid;
 mod varint;
 mod write;
 
+pub use crate::api_key::VersionRange;
 pub use chunked::{ChunkedBuf, WriteBuf};
 pub use read::*;
 pub use str_bytes::StrBytes;
 pub use tagged::{RawTaggedField, UnknownTaggedFields};
-pub use traits::{Decode, Encode, Message, RequestMessage, ResponseMessage, VersionRange};
+pub use traits::{Decode, Encode, Message, RequestMessage, ResponseMessage};
 pub use uuid::Uuid;
 pub use varint::{
     get_uvarint, get_uvarlong, get_varint, get_varlong, put_uvarint, put_uvarlong, put_varint,

@@ -4,53 +4,8 @@ use bytes::{Bytes, BytesMut};
 
 use super::WriteBuf;
 
-use crate::{ApiKey, DecodeError, EncodeError};
-
-/// An inclusive range of versions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct VersionRange {
-    /// The lowest version.
-    pub min: i16,
-    /// The highest version.
-    pub max: i16,
-}
-
-impl VersionRange {
-    /// A range from `min` to `max`, both included.
-    pub const fn new(min: i16, max: i16) -> Self {
-        Self { min, max }
-    }
-
-    /// Whether `version` lies in the range.
-    #[inline]
-    pub const fn contains(&self, version: i16) -> bool {
-        version >= self.min && version <= self.max
-    }
-
-    /// The overlap of two ranges, if any.
-    pub const fn intersect(&self, other: &Self) -> Option<Self> {
-        let min = if self.min > other.min {
-            self.min
-        } else {
-            other.min
-        };
-        let max = if self.max < other.max {
-            self.max
-        } else {
-            other.max
-        };
-        if min <= max {
-            Some(Self { min, max })
-        } else {
-            None
-        }
-    }
-
-    /// The versions of the range, lowest first.
-    pub fn iter(&self) -> std::ops::RangeInclusive<i16> {
-        self.min..=self.max
-    }
-}
+use crate::api_key::{ApiKey, VersionRange};
+use crate::{DecodeError, EncodeError};
 
 /// A value that can be written in a given version of its schema.
 pub trait Encode {

@@ -18,8 +18,8 @@
 
 use bytes::Bytes;
 
+use super::common::{DecodeOptions, TimestampType};
 use super::record::{Cursor, Record, RecordContext, RecordSpans, RecordView, parse_record};
-use super::{DecodeOptions, TimestampType};
 use crate::DecodeError;
 use crate::compression::Compression;
 

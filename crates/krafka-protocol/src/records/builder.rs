@@ -15,7 +15,9 @@ use super::batch::{
     LAST_OFFSET_DELTA_AT, LEADER_EPOCH_AT, LENGTH_AT, LOG_OVERHEAD, MAGIC_AT, MAX_TIMESTAMP_AT,
     PRODUCER_EPOCH_AT, PRODUCER_ID_AT, RECORD_BATCH_OVERHEAD, RECORD_COUNT_AT, TRANSACTIONAL_BIT,
 };
-use super::{NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE};
+use super::common::{
+    NO_PARTITION_LEADER_EPOCH, NO_PRODUCER_EPOCH, NO_PRODUCER_ID, NO_SEQUENCE, NO_TIMESTAMP,
+};
 use crate::EncodeError;
 use crate::codec::{put_varint, put_varlong, varint_len, varlong_len};
 use crate::compression::{Codecs, Compression};
@@ -142,7 +144,7 @@ impl RecordBatchBuilder {
             base_timestamp: options.base_timestamp.unwrap_or(0),
             options,
             count: 0,
-            max_timestamp: super::NO_TIMESTAMP,
+            max_timestamp: NO_TIMESTAMP,
         }
     }
 

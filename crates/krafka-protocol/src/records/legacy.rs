@@ -13,8 +13,8 @@
 
 use bytes::{Buf, Bytes};
 
+use super::common::{DecodeOptions, NO_TIMESTAMP, TimestampType};
 use super::record::Record;
-use super::{DecodeOptions, NO_TIMESTAMP, TimestampType};
 use crate::DecodeError;
 use crate::codec::{expect_empty, get_i8, get_i64, get_nullable_bytes, get_u32};
 use crate::compression::{Compression, fix_legacy_header_checksum};

@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
-use super::TimestampType;
+use super::common::TimestampType;
 use crate::{DecodeError, EncodeError};
 
 /// A record read from a record batch (v2) or a legacy message (v0/v1).

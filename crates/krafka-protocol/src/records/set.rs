@@ -10,9 +10,9 @@
 use bytes::Bytes;
 
 use super::batch::{RecordBatch, V2Records};
+use super::common::{DecodeOptions, NO_PRODUCER_ID};
 use super::legacy::{LegacyBatch, LegacyRecords};
 use super::record::Record;
-use super::{DecodeOptions, NO_PRODUCER_ID};
 use crate::DecodeError;
 use crate::compression::Compression;
 
