@@ -5,7 +5,7 @@
 
 use clap::Args;
 
-use crate::say;
+use crate::output::say;
 
 /// Where and how the mock cluster runs.
 #[derive(Args)]

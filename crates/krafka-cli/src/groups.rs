@@ -5,7 +5,7 @@
 use clap::{Args, Subcommand};
 use krafka::{Admin, AdminError, GroupDescription};
 
-use crate::say;
+use crate::output::say;
 
 /// Which cluster, and what to show.
 #[derive(Args)]

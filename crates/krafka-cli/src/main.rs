@@ -14,6 +14,7 @@ mod broker;
 mod client;
 mod consume;
 mod groups;
+mod output;
 mod perf;
 mod plot;
 mod produce;
@@ -93,11 +94,4 @@ fn fail(message: &str) -> ExitCode {
         eprintln!("krafka: {message}");
     }
     ExitCode::FAILURE
-}
-
-/// Prints a line of a command's report. A closed stdout (`krafka perf | head`) is not an
-/// error worth a panic: the rest of the report is dropped.
-pub(crate) fn say(line: &str) {
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }

@@ -18,8 +18,9 @@ use krafka::Profile;
 use krafka::prelude::*;
 
 use crate::client::ClientOpts;
+use crate::output::say;
+use crate::plot;
 use crate::progress::{Display, Progress};
-use crate::{plot, say};
 
 /// At most this many deliveries are awaited at once; the oldest is awaited when it is full.
 const WINDOW: usize = 100_000;

@@ -7,7 +7,7 @@ use std::io::BufRead;
 use clap::Args;
 use krafka::prelude::*;
 
-use crate::say;
+use crate::output::say;
 
 /// Where to write, and how to read the input.
 #[derive(Args)]

@@ -11,7 +11,7 @@ use krafka::protocol::ErrorCode;
 
 use crate::client::ClientOpts;
 
-use crate::say;
+use crate::output::say;
 
 /// Which cluster, and what to do with its topics.
 #[derive(Args)]
