@@ -15,118 +15,35 @@
 //!
 //! `--write` puts the table into `docs/performance.md` between the `peers:produce` markers.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-use crate::bench_consume::Broker;
-use crate::run_command;
+use crate::bench_harness::{
+    Broker, Options, Profile, Row, Sample, Workload, build, comparison_table, options,
+    parse_result, row, say, write_between,
+};
 
 /// Krafka first: the table's ratios compare every peer with it.
 pub(crate) const CLIENTS: [&str; 4] = ["krafka", "rdkafka", "rdkafka-threaded", "krafka-0.28"];
+
 const BEGIN: &str = "<!-- peers:produce:begin (written by `cargo xtask bench peers --write`) -->";
+
 const END: &str = "<!-- peers:produce:end -->";
+
 const TANSU_BEGIN: &str = "<!-- peers:produce-tansu:begin (written by `cargo xtask bench peers --broker tansu --write`) -->";
+
 const TANSU_END: &str = "<!-- peers:produce-tansu:end -->";
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
-        Some("peers") if args.get(1).is_some_and(|a| a == "consume") => {
-            crate::bench_consume::run(root, &args[2..])
-        }
-        Some("peers") if args.get(1).is_some_and(|a| a == "tls") => {
-            crate::bench_tls::run(root, &args[2..])
-        }
         Some("peers") => peers(root, &args[1..]),
         Some("smoke") if args.len() == 1 => smoke(root).map(|_| ()),
         _ => Err("usage: cargo xtask bench <peers [--quick] [--rounds N] [--clients krafka,rdkafka,rdkafka-threaded,krafka-0.28] [--write] | peers consume [--broker mock|tansu|both] [--quick] [--rounds N] [--clients krafka,rdkafka,krafka-0.28] [--write] | peers tls [--broker mock|tansu|both] [--quick] [--rounds N] [--clients LIST] [--write] | smoke>".into()),
     }
 }
 
-/// One workload: `records` keyed records of `size` bytes in `topic`.
-pub(crate) struct Workload {
-    pub topic: &'static str,
-    pub partitions: u32,
-    pub size: usize,
-    pub records: usize,
-}
-
-/// What one client process reported.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) struct Sample {
-    pub seconds: f64,
-    pub cpu_seconds: f64,
-    pub max_rss_kib: f64,
-}
-
-pub(crate) struct Options {
-    pub quick: bool,
-    pub rounds: usize,
-    pub clients: Vec<String>,
-    pub write: bool,
-}
-
-impl Options {
-    /// "medians of N rounds", and whether the run was `--quick`, for a table's caption.
-    pub(crate) fn medians(&self) -> String {
-        format!(
-            "medians of {} round{}{}",
-            self.rounds,
-            if self.rounds == 1 { "" } else { "s" },
-            if self.quick {
-                " (--quick: a fifth of the records)"
-            } else {
-                ""
-            }
-        )
-    }
-}
-
-/// Parses the options every comparison takes; `known` are its clients (all by default).
-pub(crate) fn options(args: &[String], known: &[&str]) -> Result<Options, String> {
-    let mut options = Options {
-        quick: false,
-        rounds: 0,
-        clients: known.iter().map(|c| (*c).to_owned()).collect(),
-        write: false,
-    };
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--quick" => options.quick = true,
-            "--write" => options.write = true,
-            "--rounds" => {
-                options.rounds = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n| *n > 0)
-                    .ok_or("--rounds needs a positive number")?
-            }
-            "--clients" => {
-                let list = args.next().ok_or("--clients needs a list")?;
-                options.clients = list.split(',').map(str::to_owned).collect();
-                if let Some(bad) = options
-                    .clients
-                    .iter()
-                    .find(|c| !known.contains(&c.as_str()))
-                {
-                    return Err(format!(
-                        "unknown client '{bad}' (known: {})",
-                        known.join(", ")
-                    ));
-                }
-            }
-            other => return Err(format!("bench peers: unknown argument '{other}'")),
-        }
-    }
-    if options.rounds == 0 {
-        options.rounds = if options.quick { 1 } else { 5 };
-    }
-    Ok(options)
-}
-
 fn peers(root: &Path, args: &[String]) -> Result<(), String> {
-    let (brokers, rest) = crate::bench_consume::broker_option(args, vec![Broker::Mock])?;
+    let (brokers, rest) = crate::bench_harness::broker_option(args, vec![Broker::Mock])?;
     let options = options(&rest, &CLIENTS)?;
     let scale = if options.quick { 5 } else { 1 };
     let workloads = produce_workloads(scale);
@@ -199,60 +116,6 @@ pub(crate) fn produce_workloads(scale: usize) -> [Workload; 4] {
     ]
 }
 
-#[derive(Clone, Copy, PartialEq)]
-pub(crate) enum Profile {
-    /// Optimised, as measured.
-    Release,
-    /// Quick to build: for the smoke check in `cargo xtask test`.
-    Dev,
-}
-
-/// Builds the `krafka-mock` binary and the peer clients (outside the workspace, into
-/// `target/peers`); returns their paths.
-pub(crate) fn build(root: &Path, profile: Profile) -> Result<(PathBuf, PathBuf), String> {
-    let (flag, dir) = match profile {
-        Profile::Release => ("--release", "release"),
-        Profile::Dev => ("--profile=dev", "debug"),
-    };
-    run_command(
-        root,
-        "cargo",
-        &[
-            "build",
-            flag,
-            "-q",
-            "-p",
-            "krafka-mock",
-            "--bin",
-            "krafka-mock",
-        ],
-    )?;
-    let peers_target = root.join("target").join("peers");
-    say(&format!(
-        "building benches/peers into {} (rdkafka compiles librdkafka: minutes on a cold cache)",
-        peers_target.display()
-    ));
-    let status = Command::new("cargo")
-        .args([
-            "build",
-            flag,
-            "-q",
-            "--manifest-path",
-            "benches/peers/Cargo.toml",
-        ])
-        .env("CARGO_TARGET_DIR", &peers_target)
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!("building benches/peers failed: {status}"));
-    }
-    Ok((
-        root.join("target").join(dir).join("krafka-mock"),
-        peers_target.join(dir).join("krafka-peers"),
-    ))
-}
-
 /// The check `cargo xtask test` runs: every peer client, built quickly, sends 2,000 records to
 /// 8 partitions of a fresh mock, in plaintext and over TLS, and must see each acknowledged, and
 /// every peer consumer reads 2,000 records back. It keeps the harness (and the peers' pinned
@@ -297,7 +160,7 @@ pub(crate) fn run_once(
     tls: bool,
 ) -> Result<Sample, String> {
     let started =
-        crate::bench_consume::start(root, broker, mock, client, &[(w.topic, w.partitions)], tls)?;
+        crate::bench_harness::start(root, broker, mock, client, &[(w.topic, w.partitions)], tls)?;
     let output = Command::new(client)
         .args(started.client_options())
         .args([
@@ -319,93 +182,6 @@ pub(crate) fn run_once(
     parse_result(&stdout, w.records).map_err(|e| format!("{name}: {e}"))
 }
 
-pub(crate) fn bootstrap(broker: &mut Child) -> Result<String, String> {
-    let first = broker
-        .stdout
-        .take()
-        .and_then(|out| BufReader::new(out).lines().next())
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    first
-        .strip_prefix("bootstrap=")
-        .map(str::to_owned)
-        .ok_or_else(|| format!("krafka-mock did not print its bootstrap (got '{first}')"))
-}
-
-/// Parses the client's last line, `result records=N seconds=S cpu_seconds=C max_rss_kib=R`,
-/// and checks that every record was delivered.
-pub(crate) fn parse_result(stdout: &str, expected: usize) -> Result<Sample, String> {
-    let line = stdout
-        .lines()
-        .rev()
-        .find_map(|l| l.strip_prefix("result "))
-        .ok_or_else(|| format!("no result line in '{stdout}'"))?;
-    let field = |name: &str| -> Result<f64, String> {
-        line.split_whitespace()
-            .find_map(|kv| kv.strip_prefix(name)?.strip_prefix('='))
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| format!("result line lacks {name}: '{line}'"))
-    };
-    let records = field("records")?;
-    if records != expected as f64 {
-        return Err(format!("delivered {records} of {expected} records"));
-    }
-    Ok(Sample {
-        seconds: field("seconds")?,
-        cpu_seconds: field("cpu_seconds")?,
-        max_rss_kib: field("max_rss_kib")?,
-    })
-}
-
-pub(crate) fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
-}
-
-/// Medians of one workload, per client: (records/s, MB/s, CPU-s per 1M records, peak RSS MiB).
-pub(crate) struct Row {
-    pub label: String,
-    pub per_client: Vec<[f64; 4]>,
-}
-
-pub(crate) fn row(w: &Workload, samples: &[Vec<Sample>]) -> Row {
-    let per_client = samples
-        .iter()
-        .map(|runs| {
-            let rate = median(runs.iter().map(|s| w.records as f64 / s.seconds).collect());
-            let cpu = median(
-                runs.iter()
-                    .map(|s| s.cpu_seconds / (w.records as f64 / 1e6))
-                    .collect(),
-            );
-            let rss = median(runs.iter().map(|s| s.max_rss_kib / 1024.0).collect());
-            [rate, rate * w.size as f64 / 1e6, cpu, rss]
-        })
-        .collect();
-    Row {
-        label: format!(
-            "{} × {} B, {} partition{}",
-            thousands(w.records),
-            w.size,
-            w.partitions,
-            if w.partitions == 1 { "" } else { "s" }
-        ),
-        per_client,
-    }
-}
-
-pub(crate) fn thousands(n: usize) -> String {
-    if n.is_multiple_of(1_000_000) {
-        format!("{}M", n / 1_000_000)
-    } else {
-        format!("{}k", n / 1000)
-    }
-}
-
 /// The produce table.
 fn table(broker: Broker, options: &Options, rows: &[Row]) -> String {
     let what = match broker {
@@ -422,42 +198,6 @@ fn table(broker: Broker, options: &Options, rows: &[Row]) -> String {
     )
 }
 
-/// A Markdown table after `what` (and how many rounds): one line per workload and client,
-/// and for Krafka its records per CPU second relative to each peer's.
-pub(crate) fn comparison_table(what: &str, options: &Options, rows: &[Row]) -> String {
-    let mut out = format!(
-        "{what}; {}.\n\n\
-         | workload | client | records/s | MB/s | client CPU-s per 1M records | peak RSS MiB | Krafka's records per CPU-s vs this client |\n\
-         |---|---|---|---|---|---|---|\n",
-        options.medians()
-    );
-    let krafka = options.clients.iter().position(|c| c == "krafka");
-    for row in rows {
-        for (client, [rate, mb, cpu, rss]) in options.clients.iter().zip(&row.per_client) {
-            let ratio = match krafka {
-                Some(k) if options.clients[k] != *client => {
-                    format!("{:.2}×", cpu / row.per_client[k][2])
-                }
-                _ => "—".to_owned(),
-            };
-            out.push_str(&format!(
-                "| {} | {client} | {} | {mb:.1} | {cpu:.2} | {rss:.0} | {ratio} |\n",
-                row.label,
-                thousands_rate(*rate)
-            ));
-        }
-    }
-    out
-}
-
-pub(crate) fn thousands_rate(rate: f64) -> String {
-    if rate >= 1e6 {
-        format!("{:.2}M", rate / 1e6)
-    } else {
-        format!("{:.0}k", rate / 1e3)
-    }
-}
-
 fn write_docs(root: &Path, broker: Broker, table: &str) -> Result<(), String> {
     match broker {
         Broker::Mock => write_between(root, BEGIN, END, table),
@@ -465,34 +205,10 @@ fn write_docs(root: &Path, broker: Broker, table: &str) -> Result<(), String> {
     }
 }
 
-/// Puts `table` into `docs/performance.md` between the `begin` and `end` markers.
-pub(crate) fn write_between(
-    root: &Path,
-    begin: &str,
-    end: &str,
-    table: &str,
-) -> Result<(), String> {
-    let path = root.join("docs").join("performance.md");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let replaced = replace_between(&text, begin, end, table)
-        .ok_or_else(|| format!("{} lacks the markers {begin} … {end}", path.display()))?;
-    std::fs::write(&path, replaced).map_err(|e| format!("{}: {e}", path.display()))
-}
-
-pub(crate) fn replace_between(text: &str, begin: &str, end: &str, table: &str) -> Option<String> {
-    let start = text.find(begin)? + begin.len();
-    let stop = start + text[start..].find(end)?;
-    Some(format!("{}\n{}{}", &text[..start], table, &text[stop..]))
-}
-
-#[allow(clippy::print_stdout)]
-pub(crate) fn say(line: &str) {
-    println!("{line}");
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bench_harness::{Broker, median, replace_between};
 
     #[test]
     fn result_line_is_parsed_and_short_deliveries_refused() {

@@ -12,66 +12,21 @@
 //! `--write` puts the tables into `docs/performance.md` between the `peers:consume-mock` and
 //! `peers:consume-tansu` markers.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 
-use crate::bench::{
-    Options, Profile, Row, Sample, Workload, bootstrap, build, comparison_table, parse_result, row,
-    say, write_between,
+use crate::bench_harness::{
+    Broker, Options, Profile, Row, Sample, Workload, broker_option, build, comparison_table,
+    parse_result, row, say, start, write_between,
 };
 
 /// Krafka first: the ratios compare every peer with it.
 const CLIENTS: [&str; 3] = ["krafka", "rdkafka", "krafka-0.28"];
 
-#[derive(Clone, Copy, PartialEq, Debug)]
-pub(crate) enum Broker {
-    Mock,
-    Tansu,
-}
-
-impl Broker {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Broker::Mock => "mock",
-            Broker::Tansu => "tansu",
-        }
-    }
-
-    fn fetch_wait_ms(self) -> u64 {
-        match self {
-            Broker::Mock => 500,
-            Broker::Tansu => 10,
-        }
-    }
-}
-
 /// The comparison's own option (which brokers), then the common ones.
 fn options(args: &[String]) -> Result<(Vec<Broker>, Options), String> {
     let (brokers, rest) = broker_option(args, vec![Broker::Mock, Broker::Tansu])?;
-    Ok((brokers, crate::bench::options(&rest, &CLIENTS)?))
-}
-
-/// Takes `--broker mock|tansu|both` out of `args` (`default` when absent); the rest stays.
-pub(crate) fn broker_option(
-    args: &[String],
-    default: Vec<Broker>,
-) -> Result<(Vec<Broker>, Vec<String>), String> {
-    let mut brokers = default;
-    let mut rest = Vec::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        if arg == "--broker" {
-            brokers = match args.next().map(String::as_str) {
-                Some("mock") => vec![Broker::Mock],
-                Some("tansu") => vec![Broker::Tansu],
-                Some("both") => vec![Broker::Mock, Broker::Tansu],
-                _ => return Err("--broker takes mock, tansu or both".into()),
-            };
-        } else {
-            rest.push(arg.clone());
-        }
-    }
-    Ok((brokers, rest))
+    Ok((brokers, crate::bench_harness::options(&rest, &CLIENTS)?))
 }
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
@@ -139,114 +94,6 @@ pub fn smoke(root: &Path, mock: &Path, client: &Path) -> Result<usize, String> {
         w.records
     ));
     Ok(CLIENTS.len())
-}
-
-/// A running broker for one workload; stopped when dropped.
-pub(crate) enum Running {
-    /// The mock process, or a plaintext tansu.
-    Process(Child),
-    /// tansu behind stunnel (it stops both).
-    TlsFront(#[allow(dead_code)] crate::tls_front::TlsFront),
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        if let Running::Process(child) = self {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// A fresh broker for one workload: where clients reach it, and the CA they trust over TLS.
-pub(crate) struct Started {
-    pub bootstrap: String,
-    pub tls_ca: Option<PathBuf>,
-    _running: Running,
-}
-
-impl Started {
-    /// The options before the peers binary's mode: `--tls-ca CA` over TLS, none otherwise.
-    pub(crate) fn client_options(&self) -> Vec<String> {
-        match &self.tls_ca {
-            Some(ca) => vec!["--tls-ca".to_owned(), ca.display().to_string()],
-            None => Vec::new(),
-        }
-    }
-}
-
-/// A fresh broker with `topics` (name, partitions): the mock process creates them at start,
-/// a tansu of its own gets them through `krafka-peers create-topic`. With `tls`, the mock
-/// listens with TLS only (its test PKI under `target/bench-tls`), and tansu sits behind
-/// stunnel (see `tls_front`).
-pub(crate) fn start(
-    root: &Path,
-    broker: Broker,
-    mock: &Path,
-    client: &Path,
-    topics: &[(&str, u32)],
-    tls: bool,
-) -> Result<Started, String> {
-    match broker {
-        Broker::Mock => {
-            let mut command = Command::new(mock);
-            command.arg("--no-auto-create");
-            for (name, partitions) in topics {
-                command.args(["--topic", &format!("{name}:{partitions}")]);
-            }
-            let dir = root.join("target").join("bench-tls");
-            if tls {
-                command.arg("--tls-dir").arg(&dir);
-            }
-            let mut child = command
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .spawn()
-                .map_err(|e| format!("cannot start {}: {e}", mock.display()))?;
-            let addr = bootstrap(&mut child);
-            let running = Running::Process(child);
-            Ok(Started {
-                bootstrap: addr?,
-                tls_ca: tls.then(|| dir.join("ca.pem")),
-                _running: running,
-            })
-        }
-        Broker::Tansu => {
-            let started = if tls {
-                let front = crate::tls_front::start(root)?;
-                Started {
-                    bootstrap: front.bootstrap.clone(),
-                    tls_ca: Some(front.ca.clone()),
-                    _running: Running::TlsFront(front),
-                }
-            } else {
-                let log = root.join("target").join("bench-tansu.log");
-                let (child, addr) = crate::broker::spawn_tansu(root, &log)?;
-                Started {
-                    bootstrap: addr,
-                    tls_ca: None,
-                    _running: Running::Process(child),
-                }
-            };
-            for (name, partitions) in topics {
-                let status = Command::new(client)
-                    .args(started.client_options())
-                    .args([
-                        "create-topic",
-                        &started.bootstrap,
-                        name,
-                        &partitions.to_string(),
-                    ])
-                    .stdin(Stdio::null())
-                    .status()
-                    .map_err(|e| format!("cannot run {}: {e}", client.display()))?;
-                if !status.success() {
-                    return Err(format!("creating {name} on tansu failed: {status}"));
-                }
-            }
-            Ok(started)
-        }
-    }
 }
 
 /// Runs the peers binary; its result line, checked for `expected` records.
@@ -365,7 +212,7 @@ fn write_docs(root: &Path, broker: Broker, table: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::replace_between;
+    use crate::bench_harness::replace_between;
 
     #[test]
     fn options_pick_brokers_and_refuse_unknown_clients() {

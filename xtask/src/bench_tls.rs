@@ -16,21 +16,18 @@
 
 use std::path::Path;
 
-use crate::bench::{
-    CLIENTS, Options, Profile, Row, Sample, Workload, build, row, run_once, say, thousands_rate,
-    write_between,
+use crate::bench::{CLIENTS, produce_workloads, run_once};
+use crate::bench_harness::Broker;
+use crate::bench_harness::{
+    Options, Profile, Row, Sample, Workload, build, row, say, thousands_rate, write_between,
 };
-use crate::bench_consume::Broker;
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
-    let (brokers, rest) = crate::bench_consume::broker_option(args, vec![Broker::Mock])?;
-    let options = crate::bench::options(&rest, &CLIENTS)?;
+    let (brokers, rest) = crate::bench_harness::broker_option(args, vec![Broker::Mock])?;
+    let options = crate::bench_harness::options(&rest, &CLIENTS)?;
     let scale = if options.quick { 5 } else { 1 };
     // The 1000 B, 1-partition case adds nothing the others do not show.
-    let workloads: Vec<Workload> = crate::bench::produce_workloads(scale)
-        .into_iter()
-        .take(3)
-        .collect();
+    let workloads: Vec<Workload> = produce_workloads(scale).into_iter().take(3).collect();
     let (mock, client) = build(root, Profile::Release)?;
     let mut tables = Vec::new();
     for broker in brokers {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::run_command;
+use crate::command::run_command;
 
 const TANSU_VERSION: &str = "0.6.0";
 

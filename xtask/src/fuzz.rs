@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::run_command;
+use crate::command::run_command;
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut seconds: u64 = 60;

@@ -13,9 +13,11 @@
 
 mod bench;
 mod bench_consume;
+mod bench_harness;
 mod bench_tls;
 mod broker;
 mod codegen;
+mod command;
 mod cycles;
 mod fuzz;
 mod interop;
@@ -35,6 +37,18 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&root, &args[1..]),
         Some("broker") => broker::run(&root, &args[1..]),
         Some("interop") => interop::run(&root, &args[1..]),
+        Some("bench")
+            if args.get(1).is_some_and(|a| a == "peers")
+                && args.get(2).is_some_and(|a| a == "consume") =>
+        {
+            bench_consume::run(&root, &args[3..])
+        }
+        Some("bench")
+            if args.get(1).is_some_and(|a| a == "peers")
+                && args.get(2).is_some_and(|a| a == "tls") =>
+        {
+            bench_tls::run(&root, &args[3..])
+        }
         Some("bench") => bench::run(&root, &args[1..]),
         _ => Err(String::from(
             "usage: cargo xtask <codegen [--check] [--schemas DIR] | cycles | test | fuzz [--seconds N] [TARGET...] | broker start|stop|status [--compose] | interop | bench peers [--quick] [--rounds N] [--clients LIST] [--write] | bench smoke>",
@@ -56,22 +70,4 @@ fn main() -> ExitCode {
 fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
-}
-
-/// Runs a command from the workspace root, failing with its name if it fails.
-pub fn run_command(root: &std::path::Path, program: &str, args: &[&str]) -> Result<(), String> {
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("xtask: running {program} {}", args.join(" "));
-    }
-    let status = std::process::Command::new(program)
-        .args(args)
-        .current_dir(root)
-        .status()
-        .map_err(|e| format!("cannot run {program}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{program} {} failed: {status}", args.join(" ")))
-    }
 }

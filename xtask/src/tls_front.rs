@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::run_command;
+use crate::command::run_command;
 
 /// A TLS front and the tansu behind it; both are stopped when this is dropped.
 pub struct TlsFront {

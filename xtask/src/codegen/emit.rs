@@ -573,7 +573,7 @@ impl Ctx<'_> {
             "impl Message for {name} {{\n    const NAME: &'static str = \"{name}\";\n    const VERSIONS: VersionRange = VersionRange::new({}, {});\n    const FLEXIBLE_FROM: Option<i16> = {flexible};\n}}\n",
             schema.valid.min, schema.valid.max
         );
-        if let (Some(key), Some(api)) = (schema.api_key, super::api_name(schema)) {
+        if let (Some(key), Some(api)) = (schema.api_key, super::schema::api_name(schema)) {
             let konst = super::schema::screaming_case(&api);
             match schema.kind {
                 Kind::Request => {

@@ -15,21 +15,10 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use schema::{Kind, Schema};
-
 /// Where the generated code goes, relative to the workspace root.
 pub const OUTPUT_DIR: &str = "crates/krafka-protocol/src/generated";
 /// Where the schemas are read from by default, relative to the workspace root.
 pub const DEFAULT_SCHEMAS: &str = "../shared/kafka-message-schemas";
-
-/// `Produce` for `ProduceRequest`; `None` for headers and data schemas.
-pub fn api_name(schema: &Schema) -> Option<String> {
-    match schema.kind {
-        Kind::Request => schema.name.strip_suffix("Request").map(str::to_string),
-        Kind::Response => schema.name.strip_suffix("Response").map(str::to_string),
-        _ => None,
-    }
-}
 
 pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
     let mut check = false;

@@ -399,6 +399,15 @@ pub fn screaming_case(name: &str) -> String {
     snake_case(name).to_ascii_uppercase()
 }
 
+/// `Produce` for `ProduceRequest`; `None` for headers and data schemas.
+pub fn api_name(schema: &Schema) -> Option<String> {
+    match schema.kind {
+        Kind::Request => schema.name.strip_suffix("Request").map(str::to_string),
+        Kind::Response => schema.name.strip_suffix("Response").map(str::to_string),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

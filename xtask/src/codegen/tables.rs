@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use super::api_name;
-use super::schema::{Kind, Schema, screaming_case, snake_case};
+use super::schema::{Kind, Schema, api_name, screaming_case, snake_case};
 
 struct Api<'a> {
     key: i16,
