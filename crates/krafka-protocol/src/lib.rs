@@ -17,6 +17,7 @@ mod api_info;
 pub mod api_key;
 pub mod codec;
 pub mod compression;
+pub mod consumer_protocol;
 mod error;
 pub mod error_code;
 pub mod frame;

@@ -9,10 +9,10 @@ use krafka_net::{BrokerConnection, NetError};
 use krafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use krafka_protocol::messages::offset_fetch_request::OffsetFetchRequestGroup;
 use krafka_protocol::messages::{
-    ConsumerProtocolAssignment, DescribeGroupsRequest, FindCoordinatorRequest, ListGroupsRequest,
-    ListOffsetsRequest, OffsetFetchRequest,
+    DescribeGroupsRequest, FindCoordinatorRequest, ListGroupsRequest, ListOffsetsRequest,
+    OffsetFetchRequest,
 };
-use krafka_protocol::{ApiKey, Decode, DecodeError, ErrorCode, StrBytes, codec};
+use krafka_protocol::{ApiKey, DecodeError, ErrorCode, StrBytes};
 
 use crate::admin::{Admin, AdminError};
 
@@ -88,13 +88,7 @@ fn refused(group: &str, code: i16) -> Result<(), AdminError> {
 /// A consumer-protocol assignment (a version, then `ConsumerProtocolAssignment`) as sorted
 /// partitions by topic. Empty bytes are an empty assignment.
 fn decode_assignment(bytes: &bytes::Bytes) -> Result<Vec<(String, Vec<i32>)>, DecodeError> {
-    if bytes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut buf = bytes.clone();
-    // Newer versions only add fields at the end: read them as the newest we know.
-    let version = codec::get_i16(&mut buf)?.clamp(0, 3);
-    let assignment = ConsumerProtocolAssignment::decode(&mut buf, version)?;
+    let assignment = krafka_protocol::consumer_protocol::decode_assignment(bytes)?;
     let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
     for t in assignment.assigned_partitions {
         by_topic

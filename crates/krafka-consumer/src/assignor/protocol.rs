@@ -1,29 +1,21 @@
-//! The consumer protocol's bytes: a member's subscription (JoinGroup metadata) and its
-//! assignment (SyncGroup), each a big-endian i16 version followed by the message at that
-//! version (Kafka's `ConsumerProtocolSubscription` and `ConsumerProtocolAssignment`).
-//!
-//! Other members may be Java or librdkafka clients of any age: a newer version than ours is
-//! read as the newest we know (later versions only append fields), and anything malformed is
-//! an error, never a panic.
+//! The consumer protocol's bytes in the assignors' terms: a member's subscription (JoinGroup
+//! metadata) as an [`assignor::Member`](super::Member), and an assignment (SyncGroup) as
+//! partitions. The bytes themselves (version prefix, newer versions read as the newest known)
+//! are [`krafka_protocol::consumer_protocol`]'s.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use krafka_protocol::codec::get_i16;
+use bytes::Bytes;
+use krafka_protocol::consumer_protocol;
 use krafka_protocol::messages::{
     ConsumerProtocolAssignment, ConsumerProtocolSubscription, consumer_protocol_assignment,
     consumer_protocol_subscription,
 };
-use krafka_protocol::{Decode, DecodeError, Encode, EncodeError, StrBytes};
+use krafka_protocol::{DecodeError, EncodeError, StrBytes};
 
 use super::Member;
 use crate::record::TopicPartition;
-
-/// The subscription version sent: v1 owned partitions, v2 generation, v3 rack.
-const SUBSCRIPTION_VERSION: i16 = 3;
-/// The assignment version sent.
-const ASSIGNMENT_VERSION: i16 = 3;
 
 /// Groups partitions by topic, topics and partitions in order.
 fn by_topic(partitions: &[TopicPartition]) -> BTreeMap<Arc<str>, Vec<i32>> {
@@ -78,21 +70,7 @@ pub(crate) fn encode_subscription(
         generation_id: generation,
         rack_id: None,
     };
-    let mut buf = BytesMut::with_capacity(2 + subscription.encoded_size(SUBSCRIPTION_VERSION)?);
-    buf.put_i16(SUBSCRIPTION_VERSION);
-    subscription.encode(&mut buf, SUBSCRIPTION_VERSION)?;
-    Ok(buf.freeze())
-}
-
-/// The version to read a message of `version` at, when we know up to `newest`.
-fn readable(version: i16, newest: i16, what: &'static str) -> Result<i16, DecodeError> {
-    if version < 0 {
-        return Err(DecodeError::InvalidLength {
-            what,
-            length: i64::from(version),
-        });
-    }
-    Ok(version.min(newest))
+    consumer_protocol::encode_subscription(&subscription)
 }
 
 /// A member's subscription from its JoinGroup metadata (and its static instance id, if any).
@@ -101,13 +79,7 @@ pub(crate) fn decode_subscription(
     instance_id: Option<&str>,
     metadata: &Bytes,
 ) -> Result<Member, DecodeError> {
-    let mut buf = metadata.clone();
-    let version = readable(
-        get_i16(&mut buf)?,
-        SUBSCRIPTION_VERSION,
-        "subscription version",
-    )?;
-    let subscription = ConsumerProtocolSubscription::decode(&mut buf, version)?;
+    let subscription = consumer_protocol::decode_subscription(metadata)?;
     let owned = flatten(
         subscription
             .owned_partitions
@@ -123,11 +95,7 @@ pub(crate) fn decode_subscription(
             .map(|t| Arc::from(t.as_str()))
             .collect(),
         owned,
-        generation: if version >= 2 {
-            subscription.generation_id
-        } else {
-            -1
-        },
+        generation: subscription.generation_id,
     })
 }
 
@@ -145,21 +113,13 @@ pub(crate) fn encode_assignment(partitions: &[TopicPartition]) -> Result<Bytes, 
             .collect(),
         user_data: None,
     };
-    let mut buf = BytesMut::with_capacity(2 + assignment.encoded_size(ASSIGNMENT_VERSION)?);
-    buf.put_i16(ASSIGNMENT_VERSION);
-    assignment.encode(&mut buf, ASSIGNMENT_VERSION)?;
-    Ok(buf.freeze())
+    consumer_protocol::encode_assignment(&assignment)
 }
 
 /// A member's partitions from its SyncGroup answer. Empty bytes are an empty assignment (what
 /// a leader sends a member it gave nothing, in some clients).
 pub(crate) fn decode_assignment(bytes: &Bytes) -> Result<Vec<TopicPartition>, DecodeError> {
-    if bytes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut buf = bytes.clone();
-    let version = readable(get_i16(&mut buf)?, ASSIGNMENT_VERSION, "assignment version")?;
-    let assignment = ConsumerProtocolAssignment::decode(&mut buf, version)?;
+    let assignment = consumer_protocol::decode_assignment(bytes)?;
     let mut partitions = flatten(
         assignment
             .assigned_partitions
@@ -218,7 +178,7 @@ mod tests {
 
     #[test]
     fn a_newer_version_is_read_as_the_newest_known() {
-        let mut bytes = BytesMut::from(&encode_assignment(&[tp("x", 1)]).unwrap()[..]);
+        let mut bytes = bytes::BytesMut::from(&encode_assignment(&[tp("x", 1)]).unwrap()[..]);
         bytes[..2].copy_from_slice(&9i16.to_be_bytes());
         assert_eq!(decode_assignment(&bytes.freeze()).unwrap(), [tp("x", 1)]);
     }
