@@ -246,7 +246,7 @@ impl Admin {
     /// Deletes the topics named. Cancel-safe in that a dropped call may still delete them.
     pub async fn delete_topics<S: AsRef<str>>(&self, names: &[S]) -> Result<(), AdminError> {
         let conn = self.any_broker().await?;
-        let version = conn.api_version(ApiKey::DELETE_TOPICS).unwrap_or(0);
+        let version = conn.version_in(ApiKey::DELETE_TOPICS, 0..=i16::MAX)?;
         let mut request = DeleteTopicsRequest {
             timeout_ms: 30_000,
             ..Default::default()

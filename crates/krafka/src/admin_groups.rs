@@ -267,7 +267,7 @@ impl Admin {
                 last_error: None,
             }))?;
         let conn = self.metadata().pool().get_connection_by_id(any).await?;
-        let v = conn.api_version(ApiKey::FIND_COORDINATOR).unwrap_or(0);
+        let v = conn.version_in(ApiKey::FIND_COORDINATOR, 0..=i16::MAX)?;
         let mut find = FindCoordinatorRequest::default();
         if v >= 4 {
             find.coordinator_keys = vec![StrBytes::from_string(group.to_owned())];
@@ -292,7 +292,7 @@ impl Admin {
     /// Every partition `group` has committed: (topic, partition, offset), sorted.
     async fn group_offsets(&self, group: &str) -> Result<Vec<(String, i32, i64)>, AdminError> {
         let coordinator = self.coordinator(group).await?;
-        let v = coordinator.api_version(ApiKey::OFFSET_FETCH).unwrap_or(1);
+        let v = coordinator.version_in(ApiKey::OFFSET_FETCH, 1..=i16::MAX)?;
         let mut request = OffsetFetchRequest::default();
         if v >= 8 {
             request.groups = vec![OffsetFetchRequestGroup {

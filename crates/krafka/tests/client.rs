@@ -406,3 +406,28 @@ async fn a_handle_can_refuse_to_create_topics_on_request() {
     kafka.close().await;
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_call_to_a_broker_without_the_api_says_so_instead_of_sending_v0() {
+    let cluster = krafka_mock::MockCluster::builder()
+        .brokers(1)
+        .start()
+        .await
+        .unwrap();
+    // The broker stops advertising DeleteTopics (no version at all).
+    cluster.restrict_versions(1, krafka::protocol::ApiKey::DELETE_TOPICS, Some(-1));
+    let kafka = Krafka::builder(cluster.bootstrap())
+        .connect()
+        .await
+        .unwrap();
+    let error = kafka
+        .admin()
+        .delete_topics(&["anything"])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("DeleteTopics"), "{error}");
+    assert!(error.contains("supports no version of"), "{error}");
+    kafka.close().await;
+    cluster.shutdown().await;
+}

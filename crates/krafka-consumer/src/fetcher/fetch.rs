@@ -49,14 +49,8 @@ pub(super) fn spawn_fetch(fetcher: &mut Fetcher, broker: i32, sent: Vec<Sent>, b
         let started = Instant::now();
         let result = async {
             let conn = pool.get_connection_by_id(broker).await?;
-            let mut version = conn
-                .api_version(ApiKey::FETCH)
-                .filter(|v| *v >= MIN_FETCH_VERSION)
-                .ok_or_else(|| NetError::UnsupportedApi {
-                    addr: conn.addr().to_owned(),
-                    api_key: ApiKey::FETCH,
-                })?
-                .min(MAX_FETCH_VERSION);
+            let mut version =
+                conn.version_in(ApiKey::FETCH, MIN_FETCH_VERSION..=MAX_FETCH_VERSION)?;
             if sent.iter().any(|s| s.topic_id == Uuid::ZERO) {
                 version = version.min(LAST_NAMED_VERSION);
             }
@@ -156,13 +150,11 @@ pub(super) async fn close_session(
 ) {
     let result = async {
         let conn = pool.get_connection_by_id(broker).await?;
-        let version = conn
-            .api_version(ApiKey::FETCH)
-            .unwrap_or(0)
-            .min(LAST_NAMED_VERSION);
-        if version < SESSION_VERSION {
+        // A broker without sessions has none to close.
+        let Ok(version) = conn.version_in(ApiKey::FETCH, SESSION_VERSION..=LAST_NAMED_VERSION)
+        else {
             return Ok(());
-        }
+        };
         let request = FetchRequest {
             replica_id: -1,
             max_wait_ms: 0,

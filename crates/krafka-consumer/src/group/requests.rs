@@ -28,12 +28,19 @@ use krafka_protocol::{ApiKey, ErrorCode, StrBytes};
 use super::member::messages::{Identity, JoinAnswer, JoinedMember};
 use crate::record::TopicPartition;
 
+/// The version of `api` to build for, within what this module builds (see above).
 fn version(conn: &BrokerConnection, api: ApiKey) -> Result<i16, NetError> {
-    conn.api_version(api)
-        .ok_or_else(|| NetError::UnsupportedApi {
-            addr: conn.addr().to_owned(),
-            api_key: api,
-        })
+    let speaks = match api {
+        ApiKey::FIND_COORDINATOR => 0..=6,
+        ApiKey::JOIN_GROUP => 0..=9,
+        ApiKey::SYNC_GROUP => 0..=5,
+        ApiKey::HEARTBEAT => 0..=4,
+        ApiKey::LEAVE_GROUP => 0..=5,
+        ApiKey::OFFSET_COMMIT => 2..=9,
+        ApiKey::OFFSET_FETCH => 1..=9,
+        _ => 0..=i16::MAX,
+    };
+    conn.version_in(api, speaks)
 }
 
 fn text(s: &str) -> StrBytes {

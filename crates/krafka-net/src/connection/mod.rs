@@ -164,6 +164,24 @@ impl BrokerConnection {
         self.shared.versions.api_version(api_key)
     }
 
+    /// The version of `api_key` to send: the highest both this client and the broker support,
+    /// capped at the top of `speaks` (the versions the caller builds requests for). A broker
+    /// that serves none of `speaks` is [`NetError::UnsupportedApi`]: every request path asks
+    /// here, so none sends a version the broker never advertised.
+    pub fn version_in(
+        &self,
+        api_key: ApiKey,
+        speaks: std::ops::RangeInclusive<i16>,
+    ) -> Result<i16, NetError> {
+        self.api_version(api_key)
+            .map(|v| v.min(*speaks.end()))
+            .filter(|v| v >= speaks.start())
+            .ok_or_else(|| NetError::UnsupportedApi {
+                addr: self.shared.addr.to_string(),
+                api_key,
+            })
+    }
+
     /// Everything the handshake learned about the broker's API versions.
     pub fn api_versions(&self) -> &ApiVersions {
         &self.shared.versions
@@ -310,12 +328,7 @@ impl BrokerConnection {
     where
         M: RequestMessage + 'static,
     {
-        let version = self
-            .api_version(M::API_KEY)
-            .ok_or_else(|| NetError::UnsupportedApi {
-                addr: self.shared.addr.to_string(),
-                api_key: M::API_KEY,
-            })?;
+        let version = self.version_in(M::API_KEY, 0..=i16::MAX)?;
         self.send(request, version).await
     }
 

@@ -348,12 +348,7 @@ async fn fetch(inner: &Inner) -> Result<(), NetError> {
     for addr in candidates {
         let attempt = async {
             let conn = inner.pool.get_connection(&addr).await?;
-            let version =
-                conn.api_version(ApiKey::METADATA)
-                    .ok_or_else(|| NetError::UnsupportedApi {
-                        addr: addr.clone(),
-                        api_key: ApiKey::METADATA,
-                    })?;
+            let version = conn.version_in(ApiKey::METADATA, 0..=i16::MAX)?;
             inner.sent.fetch_add(1, Ordering::Relaxed);
             conn.send(&request_for(version), version).await
         };

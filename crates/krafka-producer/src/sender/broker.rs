@@ -79,14 +79,7 @@ async fn submit(
             c
         }
     };
-    let version = conn
-        .api_version(ApiKey::PRODUCE)
-        .map(|v| v.min(MAX_PRODUCE_VERSION))
-        .filter(|&v| v >= MIN_PRODUCE_VERSION)
-        .ok_or_else(|| NetError::UnsupportedApi {
-            addr: conn.addr().to_string(),
-            api_key: ApiKey::PRODUCE,
-        })?;
+    let version = conn.version_in(ApiKey::PRODUCE, MIN_PRODUCE_VERSION..=MAX_PRODUCE_VERSION)?;
     if request.acks == 0 {
         conn.send_without_response(ApiKey::PRODUCE, version, |buf| request.encode(buf, version))
             .await?;

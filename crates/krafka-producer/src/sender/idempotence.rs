@@ -69,8 +69,8 @@ pub(crate) async fn init_producer_id(
         .await
         .map_err(retriable)?;
     let version = conn
-        .api_version(krafka_protocol::ApiKey::INIT_PRODUCER_ID)
-        .ok_or_else(|| {
+        .version_in(krafka_protocol::ApiKey::INIT_PRODUCER_ID, 0..=i16::MAX)
+        .map_err(|_| {
             InitError::Fatal(
                 ErrorCode::UNSUPPORTED_VERSION,
                 "broker lacks InitProducerId".into(),
