@@ -119,7 +119,11 @@ impl Default for ConnectionConfigBuilder {
     }
 }
 
-macro_rules! setters {
+/// One builder method per plain field of the builder's `config`: the connection, producer and
+/// consumer builders all write their setters with it. Not part of the API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! config_setters {
     ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
         $(
             $(#[$doc])*
@@ -132,7 +136,7 @@ macro_rules! setters {
 }
 
 impl ConnectionConfigBuilder {
-    setters! {
+    crate::config_setters! {
         /// See [`ConnectionConfig::high_priority_channel_capacity`].
         high_priority_channel_capacity: usize,
         /// See [`ConnectionConfig::normal_priority_channel_capacity`].

@@ -35,7 +35,9 @@ pub use connection::{BrokerConnection, RequestPriority, Response, ResponseFuture
 pub use error::NetError;
 pub use handshake::ApiVersions;
 pub use inflight::{InFlight, Pending, UnexpectedCorrelation, deadline_after};
-pub use metadata::{ClusterMetadata, MetadataConfig, MetadataSnapshot, PartitionLeader};
+pub use metadata::{
+    ClusterMetadata, MetadataConfig, MetadataSnapshot, PartitionLeader, is_stale_metadata,
+};
 pub use pool::ConnectionPool;
 pub use security::{
     PemSource, SaslConfig, SaslMechanism, Secret, SecurityConfig, SecurityProtocol, TlsConfig,

@@ -30,19 +30,6 @@ use crate::partitioner::{Partitioner, PartitionerChoice};
 use crate::record::ProducerRecord;
 use crate::sender::{Event, Sender};
 
-/// One builder method per plain `ProducerConfig` field.
-macro_rules! setters {
-    ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
-        $(
-            $(#[$doc])*
-            pub fn $name(mut self, value: $ty) -> Self {
-                self.config.$name = value;
-                self
-            }
-        )*
-    };
-}
-
 /// Configures and starts a [`Producer`].
 #[derive(Debug, Clone, Default)]
 pub struct ProducerBuilder {
@@ -87,7 +74,7 @@ impl ProducerBuilder {
         self
     }
 
-    setters! {
+    krafka_net::config_setters! {
         /// `batch.size` in bytes.
         batch_size: usize,
         /// `linger.ms`.

@@ -83,7 +83,7 @@ mod tests {
     fn assignment() -> ConsumerProtocolAssignment {
         ConsumerProtocolAssignment {
             assigned_partitions: vec![TopicPartition {
-                topic: StrBytes::from("x"),
+                topic: StrBytes::from_static_str("x"),
                 partitions: vec![0, 2],
             }],
             user_data: None,
@@ -111,7 +111,7 @@ mod tests {
         // Version 0, topics ["t"], user data null: what an eager client of Kafka 2.3 sends.
         let bytes = Bytes::from_static(&[0, 0, 0, 0, 0, 1, 0, 1, b't', 0xff, 0xff, 0xff, 0xff]);
         let subscription = decode_subscription(&bytes).unwrap();
-        assert_eq!(subscription.topics, [StrBytes::from("t")]);
+        assert_eq!(subscription.topics, [StrBytes::from_static_str("t")]);
         assert!(subscription.owned_partitions.is_empty());
         assert_eq!(subscription.generation_id, -1);
     }

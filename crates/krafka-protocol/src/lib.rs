@@ -22,6 +22,7 @@ mod error;
 pub mod error_code;
 pub mod frame;
 mod generated;
+pub mod grouping;
 pub mod header;
 pub mod records;
 

@@ -168,10 +168,6 @@ pub struct Admin {
     metadata: ClusterMetadata,
 }
 
-fn text(s: &str) -> StrBytes {
-    StrBytes::from_string(s.to_owned())
-}
-
 fn refusal(topic: &str, code: i16, message: Option<&StrBytes>) -> Result<(), AdminError> {
     let code = ErrorCode(code);
     if code.is_ok() {
@@ -216,15 +212,15 @@ impl Admin {
             topics: topics
                 .iter()
                 .map(|t| CreatableTopic {
-                    name: text(&t.name),
+                    name: StrBytes::from(t.name.as_str()),
                     num_partitions: t.partitions,
                     replication_factor: t.replication_factor,
                     configs: t
                         .configs
                         .iter()
                         .map(|(k, v)| CreatableTopicConfig {
-                            name: text(k),
-                            value: Some(text(v)),
+                            name: StrBytes::from(k.as_str()),
+                            value: Some(StrBytes::from(v.as_str())),
                             ..Default::default()
                         })
                         .collect(),
@@ -255,12 +251,12 @@ impl Admin {
             request.topics = names
                 .iter()
                 .map(|n| DeleteTopicState {
-                    name: Some(text(n.as_ref())),
+                    name: Some(StrBytes::from(n.as_ref())),
                     ..Default::default()
                 })
                 .collect();
         } else {
-            request.topic_names = names.iter().map(|n| text(n.as_ref())).collect();
+            request.topic_names = names.iter().map(|n| StrBytes::from(n.as_ref())).collect();
         }
         let response = conn.send(&request, version).await?;
         for r in &response.responses {
@@ -343,7 +339,7 @@ impl Admin {
                 resources: vec![DescribeConfigsResource {
                     // 2: a topic.
                     resource_type: 2,
-                    resource_name: text(name),
+                    resource_name: StrBytes::from(name),
                     configuration_keys: None,
                     ..Default::default()
                 }],

@@ -89,21 +89,21 @@ fn refused(group: &str, code: i16) -> Result<(), AdminError> {
 /// partitions by topic. Empty bytes are an empty assignment.
 fn decode_assignment(bytes: &bytes::Bytes) -> Result<Vec<(String, Vec<i32>)>, DecodeError> {
     let assignment = krafka_protocol::consumer_protocol::decode_assignment(bytes)?;
-    let mut by_topic: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-    for t in assignment.assigned_partitions {
-        by_topic
-            .entry(t.topic.to_string())
-            .or_default()
-            .extend(t.partitions);
-    }
-    Ok(by_topic
-        .into_iter()
-        .map(|(topic, mut partitions)| {
-            partitions.sort_unstable();
-            partitions.dedup();
-            (topic, partitions)
-        })
-        .collect())
+    let pairs = assignment
+        .assigned_partitions
+        .iter()
+        .flat_map(|t| t.partitions.iter().map(move |p| (t.topic.as_str(), *p)));
+    let mut topics: Vec<(String, Vec<i32>)> =
+        krafka_protocol::grouping::by_topic(pairs, |(t, _)| *t, |(_, p)| p)
+            .into_iter()
+            .map(|(topic, mut partitions)| {
+                partitions.sort_unstable();
+                partitions.dedup();
+                (topic.to_owned(), partitions)
+            })
+            .collect();
+    topics.sort();
+    Ok(topics)
 }
 
 impl Admin {
@@ -205,10 +205,8 @@ impl Admin {
         }
         let mut ends: BTreeMap<(String, i32), i64> = BTreeMap::new();
         for (leader, partitions) in by_leader {
-            let mut topics: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-            for (t, p) in partitions {
-                topics.entry(t).or_default().push(p);
-            }
+            let topics =
+                krafka_protocol::grouping::by_topic(partitions, |(t, _)| t.clone(), |(_, p)| p);
             let request = ListOffsetsRequest {
                 replica_id: -1,
                 topics: topics

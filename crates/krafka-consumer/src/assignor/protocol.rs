@@ -3,7 +3,7 @@
 //! partitions. The bytes themselves (version prefix, newer versions read as the newest known)
 //! are [`krafka_protocol::consumer_protocol`]'s.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -18,15 +18,11 @@ use super::Member;
 use crate::record::TopicPartition;
 
 /// Groups partitions by topic, topics and partitions in order.
-fn by_topic(partitions: &[TopicPartition]) -> BTreeMap<Arc<str>, Vec<i32>> {
-    let mut topics: BTreeMap<Arc<str>, Vec<i32>> = BTreeMap::new();
-    for tp in partitions {
-        topics
-            .entry(tp.topic.clone())
-            .or_default()
-            .push(tp.partition);
-    }
-    for partitions in topics.values_mut() {
+fn by_topic(partitions: &[TopicPartition]) -> Vec<(Arc<str>, Vec<i32>)> {
+    let mut topics =
+        krafka_protocol::grouping::by_topic(partitions, |tp| tp.topic.clone(), |tp| tp.partition);
+    topics.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, partitions) in &mut topics {
         partitions.sort_unstable();
     }
     topics
@@ -44,10 +40,6 @@ fn flatten<'a>(topics: impl Iterator<Item = (&'a StrBytes, &'a [i32])>) -> Vec<T
         .collect()
 }
 
-fn str_bytes(s: &str) -> StrBytes {
-    StrBytes::from_string(s.to_owned())
-}
-
 /// The JoinGroup metadata of a member subscribing to `topics` and owning `owned` since
 /// `generation`.
 pub(crate) fn encode_subscription(
@@ -56,13 +48,13 @@ pub(crate) fn encode_subscription(
     generation: i32,
 ) -> Result<Bytes, EncodeError> {
     let subscription = ConsumerProtocolSubscription {
-        topics: topics.iter().map(|t| str_bytes(t)).collect(),
+        topics: topics.iter().map(|t| StrBytes::from(&**t)).collect(),
         user_data: None,
         owned_partitions: by_topic(owned)
             .into_iter()
             .map(
                 |(topic, partitions)| consumer_protocol_subscription::TopicPartition {
-                    topic: str_bytes(&topic),
+                    topic: StrBytes::from(&*topic),
                     partitions,
                 },
             )
@@ -106,7 +98,7 @@ pub(crate) fn encode_assignment(partitions: &[TopicPartition]) -> Result<Bytes, 
             .into_iter()
             .map(
                 |(topic, partitions)| consumer_protocol_assignment::TopicPartition {
-                    topic: str_bytes(&topic),
+                    topic: StrBytes::from(&*topic),
                     partitions,
                 },
             )

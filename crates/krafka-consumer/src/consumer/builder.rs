@@ -16,18 +16,6 @@ use crate::fetcher::Fetcher;
 use crate::group::coordinator::GroupTask;
 use crate::state::Shared;
 
-macro_rules! setters {
-    ($($(#[$doc:meta])* $name:ident: $ty:ty,)*) => {
-        $(
-            $(#[$doc])*
-            pub fn $name(mut self, value: $ty) -> Self {
-                self.config.$name = value;
-                self
-            }
-        )*
-    };
-}
-
 /// Configures and starts a [`Consumer`].
 #[derive(Debug, Clone, Default)]
 pub struct ConsumerBuilder {
@@ -71,7 +59,7 @@ impl ConsumerBuilder {
         self
     }
 
-    setters! {
+    krafka_net::config_setters! {
         /// Java's `fetch.min.bytes` (1).
         fetch_min_bytes: i32,
         /// Java's `fetch.max.bytes` (50 MiB).

@@ -51,19 +51,21 @@ pub(crate) fn by_topic<'a, I, T>(
 where
     I: 'a,
 {
-    let mut topics: Vec<TopicEntries<T>> = Vec::new();
-    for item in items {
-        let (tp, id) = key(item);
-        match topics.iter_mut().find(|t| *t.name == *tp.topic) {
-            Some(t) => t.entries.push(entry(item)),
-            None => topics.push(TopicEntries {
-                name: StrBytes::from_string(tp.topic.to_string()),
-                id,
-                entries: vec![entry(item)],
-            }),
-        }
-    }
-    topics
+    krafka_protocol::grouping::by_topic(
+        items,
+        |item| {
+            let (tp, id) = key(item);
+            (&*tp.topic, id)
+        },
+        entry,
+    )
+    .into_iter()
+    .map(|((name, id), entries)| TopicEntries {
+        name: StrBytes::from(name),
+        id,
+        entries,
+    })
+    .collect()
 }
 
 /// The partition and topic id a request entry is for.

@@ -174,20 +174,6 @@ pub(super) async fn close_session(
     }
 }
 
-/// Errors after which the partition's leader is looked up again.
-const STALE_LEADER: [ErrorCode; 9] = [
-    ErrorCode::NOT_LEADER_OR_FOLLOWER,
-    ErrorCode::FENCED_LEADER_EPOCH,
-    ErrorCode::UNKNOWN_LEADER_EPOCH,
-    ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
-    ErrorCode::LEADER_NOT_AVAILABLE,
-    ErrorCode::KAFKA_STORAGE_ERROR,
-    ErrorCode::REPLICA_NOT_AVAILABLE,
-    ErrorCode::UNKNOWN_TOPIC_ID,
-    // Metadata's topic id is stale (the topic was recreated): Java refreshes, as here.
-    ErrorCode::INCONSISTENT_TOPIC_ID,
-];
-
 pub(super) fn handle_fetch(
     fetcher: &mut Fetcher,
     broker: i32,
@@ -334,7 +320,7 @@ pub(super) fn handle_fetch(
                     woke_app = true;
                 }
             }
-        } else if STALE_LEADER.contains(&code) {
+        } else if krafka_net::is_stale_metadata(code) {
             tracing::debug!(partition = %s.partition, %code, "fetch: stale leader; refreshing");
             fetcher.metadata.request_refresh();
             p.retry_at = Some(now + fetcher.config.retry_backoff);

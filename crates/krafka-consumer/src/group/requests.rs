@@ -43,10 +43,6 @@ fn version(conn: &BrokerConnection, api: ApiKey) -> Result<i16, NetError> {
     conn.version_in(api, speaks)
 }
 
-fn text(s: &str) -> StrBytes {
-    StrBytes::from_string(s.to_owned())
-}
-
 /// Where the group's coordinator is: its node id and address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CoordinatorAddr {
@@ -75,9 +71,9 @@ pub(crate) async fn find_coordinator(
     let v = version(&conn, ApiKey::FIND_COORDINATOR)?;
     let mut request = FindCoordinatorRequest::default();
     if v >= 4 {
-        request.coordinator_keys = vec![text(group)];
+        request.coordinator_keys = vec![StrBytes::from(group)];
     } else {
-        request.key = text(group);
+        request.key = StrBytes::from(group);
     }
     let response = conn.send(&request, v).await?;
     let (code, node_id, host, port) = if v >= 4 {
@@ -146,7 +142,7 @@ pub(crate) async fn join(
         },
         member_id: member.member_id.clone(),
         group_instance_id: member.instance_id.clone().filter(|_| v >= 5),
-        protocol_type: StrBytes::from("consumer"),
+        protocol_type: StrBytes::from_static_str("consumer"),
         protocols: args
             .protocols
             .into_iter()
@@ -156,7 +152,7 @@ pub(crate) async fn join(
                 ..Default::default()
             })
             .collect(),
-        reason: (v >= 8).then(|| text(args.reason)),
+        reason: (v >= 8).then(|| StrBytes::from(args.reason)),
         ..Default::default()
     };
     let response = conn.send(&request, v).await?;
@@ -192,7 +188,7 @@ pub(crate) async fn sync(
         generation_id: member.generation,
         member_id: member.member_id.clone(),
         group_instance_id: member.instance_id.clone().filter(|_| v >= 3),
-        protocol_type: (v >= 5).then(|| StrBytes::from("consumer")),
+        protocol_type: (v >= 5).then(|| StrBytes::from_static_str("consumer")),
         protocol_name: (v >= 5).then(|| StrBytes::from(protocol)),
         assignments: assignments
             .into_iter()
@@ -239,7 +235,7 @@ pub(crate) async fn leave(
         request.members = vec![MemberIdentity {
             member_id: member.member_id.clone(),
             group_instance_id: member.instance_id.clone(),
-            reason: (v >= 5).then(|| text(reason)),
+            reason: (v >= 5).then(|| StrBytes::from(reason)),
             ..Default::default()
         }];
     } else {
@@ -258,14 +254,10 @@ pub(crate) async fn leave(
 
 /// Groups partitions by topic, keeping first-seen order.
 fn by_topic<T>(items: &[(TopicPartition, T)]) -> Vec<(StrBytes, Vec<(i32, &T)>)> {
-    let mut topics: Vec<(StrBytes, Vec<(i32, &T)>)> = Vec::new();
-    for (tp, value) in items {
-        match topics.iter_mut().find(|(name, _)| *name == *tp.topic) {
-            Some((_, list)) => list.push((tp.partition, value)),
-            None => topics.push((text(&tp.topic), vec![(tp.partition, value)])),
-        }
-    }
-    topics
+    krafka_protocol::grouping::by_topic(items, |(tp, _)| &*tp.topic, |(tp, v)| (tp.partition, v))
+        .into_iter()
+        .map(|(topic, entries)| (StrBytes::from(topic), entries))
+        .collect()
 }
 
 /// Commits `offsets`; returns each partition's error code (NONE when committed). A member

@@ -327,7 +327,7 @@ pub fn list_groups(
                 StrBytes::new()
             },
             group_type: if version >= 5 {
-                StrBytes::from("classic")
+                StrBytes::from_static_str("classic")
             } else {
                 StrBytes::new()
             },

@@ -155,6 +155,14 @@ const STALE_METADATA: &[ErrorCode] = &[
     ErrorCode::INCONSISTENT_TOPIC_ID,
 ];
 
+/// Whether `code` means the client's picture of partition leadership is out of date
+/// (NOT_LEADER_OR_FOLLOWER, FENCED_LEADER_EPOCH, UNKNOWN_TOPIC_OR_PARTITION, a recreated
+/// topic's INCONSISTENT_TOPIC_ID, …): the leader is looked up again and the request retried.
+/// The one list every request path consults.
+pub fn is_stale_metadata(code: ErrorCode) -> bool {
+    STALE_METADATA.contains(&code)
+}
+
 impl ClusterMetadata {
     /// A cache that knows nothing yet, with its refresher task started. Must be called inside
     /// a Tokio runtime. Use [`connect`](Self::connect) to also wait for the first refresh.
@@ -260,7 +268,7 @@ impl ClusterMetadata {
     /// UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, …) a refresh is requested and `true`
     /// returned.
     pub fn report_error(&self, code: ErrorCode) -> bool {
-        let stale = STALE_METADATA.contains(&code);
+        let stale = is_stale_metadata(code);
         if stale {
             tracing::debug!(%code, "stale metadata reported; refreshing");
             self.request_refresh();

@@ -77,9 +77,10 @@ impl Borrow<str> for StrBytes {
     }
 }
 
-impl From<&'static str> for StrBytes {
-    fn from(s: &'static str) -> Self {
-        Self::from_static_str(s)
+/// Copies the string (use [`StrBytes::from_static_str`] for a literal, which does not).
+impl From<&str> for StrBytes {
+    fn from(s: &str) -> Self {
+        Self(Bytes::copy_from_slice(s.as_bytes()))
     }
 }
 
