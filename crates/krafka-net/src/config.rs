@@ -136,7 +136,7 @@ macro_rules! config_setters {
 }
 
 impl ConnectionConfigBuilder {
-    crate::config_setters! {
+    config_setters! {
         /// See [`ConnectionConfig::high_priority_channel_capacity`].
         high_priority_channel_capacity: usize,
         /// See [`ConnectionConfig::normal_priority_channel_capacity`].

@@ -46,7 +46,7 @@ pub(crate) struct TopicEntries<T> {
 pub(crate) fn by_topic<'a, I, T>(
     items: impl IntoIterator<Item = &'a I>,
     key: impl Fn(&'a I) -> (&'a TopicPartition, Uuid),
-    mut entry: impl FnMut(&'a I) -> T,
+    entry: impl FnMut(&'a I) -> T,
 ) -> Vec<TopicEntries<T>>
 where
     I: 'a,
