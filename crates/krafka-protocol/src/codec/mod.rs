@@ -8,6 +8,7 @@
 
 mod chunked;
 mod read;
+mod slice;
 mod str_bytes;
 mod tagged;
 mod traits;
@@ -18,6 +19,7 @@ mod write;
 pub use crate::api_key::VersionRange;
 pub use chunked::{ChunkedBuf, WriteBuf};
 pub use read::*;
+pub(crate) use slice::SliceReader;
 pub use str_bytes::StrBytes;
 pub use tagged::{RawTaggedField, UnknownTaggedFields};
 pub use traits::{Decode, Encode, Message, RequestMessage, ResponseMessage};

@@ -3,66 +3,43 @@
 
 use bytes::{Buf, BufMut, Bytes};
 
+use super::slice::SliceReader;
 use crate::DecodeError;
 
 /// Reads an unsigned varint of at most 5 bytes (32 bits).
 #[inline]
 pub fn get_uvarint(buf: &mut Bytes) -> Result<u32, DecodeError> {
-    // Parse from the slice and advance once: one bounds check per byte instead of two.
-    let bytes: &[u8] = buf.as_ref();
-    let mut value: u32 = 0;
-    for (i, &byte) in bytes.iter().take(5).enumerate() {
-        // The fifth byte may only carry the top 4 bits of a u32.
-        if i == 4 && byte > 0x0f {
-            return Err(DecodeError::VarintTooLong);
-        }
-        value |= u32::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            buf.advance(i + 1);
-            return Ok(value);
-        }
-    }
-    if bytes.len() < 5 {
-        Err(DecodeError::Truncated { what: "varint" })
-    } else {
-        Err(DecodeError::VarintTooLong)
-    }
+    let mut reader = SliceReader::new(buf, 0);
+    let value = reader.uvarint()?;
+    buf.advance(reader.pos);
+    Ok(value)
 }
 
 /// Reads an unsigned varint of at most 10 bytes (64 bits).
 #[inline]
 pub fn get_uvarlong(buf: &mut Bytes) -> Result<u64, DecodeError> {
-    let bytes: &[u8] = buf.as_ref();
-    let mut value: u64 = 0;
-    for (i, &byte) in bytes.iter().take(10).enumerate() {
-        if i == 9 && byte > 0x01 {
-            return Err(DecodeError::VarintTooLong);
-        }
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte & 0x80 == 0 {
-            buf.advance(i + 1);
-            return Ok(value);
-        }
-    }
-    if bytes.len() < 10 {
-        Err(DecodeError::Truncated { what: "varlong" })
-    } else {
-        Err(DecodeError::VarintTooLong)
-    }
+    let mut reader = SliceReader::new(buf, 0);
+    let value = reader.uvarlong()?;
+    buf.advance(reader.pos);
+    Ok(value)
 }
 
 /// Reads a zig-zag encoded signed varint (32 bits).
 #[inline]
 pub fn get_varint(buf: &mut Bytes) -> Result<i32, DecodeError> {
-    let raw = get_uvarint(buf)?;
-    Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
+    let mut reader = SliceReader::new(buf, 0);
+    let value = reader.varint()?;
+    buf.advance(reader.pos);
+    Ok(value)
 }
 
 /// Reads a zig-zag encoded signed varlong (64 bits).
 #[inline]
 pub fn get_varlong(buf: &mut Bytes) -> Result<i64, DecodeError> {
-    let raw = get_uvarlong(buf)?;
-    Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
+    let mut reader = SliceReader::new(buf, 0);
+    let value = reader.varlong()?;
+    buf.advance(reader.pos);
+    Ok(value)
 }
 
 /// Writes an unsigned varint.

@@ -19,8 +19,9 @@
 use bytes::Bytes;
 
 use super::common::{DecodeOptions, TimestampType};
-use super::record::{Cursor, Record, RecordContext, RecordSpans, RecordView, parse_record};
+use super::record::{Record, RecordContext, RecordSpans, RecordView, parse_record};
 use crate::DecodeError;
+use crate::codec::SliceReader as Cursor;
 use crate::compression::Compression;
 
 /// The size of a record batch header: the smallest possible batch, with no records.

@@ -10,6 +10,7 @@ use std::ops::Range;
 use bytes::Bytes;
 
 use super::common::TimestampType;
+use crate::codec::SliceReader as Cursor;
 use crate::{DecodeError, EncodeError};
 
 /// A record read from a record batch (v2) or a legacy message (v0/v1).
@@ -358,140 +359,6 @@ impl Iterator for HeadersIter {
     }
 }
 
-/// A read position in a `Bytes` buffer, with the zig-zag varints of the record format.
-///
-/// Records are parsed by position rather than by advancing `Bytes`, so that only the key,
-/// value and headers become (reference-counted) slices. `end` bounds what may be read.
-pub(crate) struct Cursor<'a> {
-    data: &'a [u8],
-    pub(crate) pos: usize,
-    end: usize,
-}
-
-impl<'a> Cursor<'a> {
-    pub(crate) fn new(data: &'a [u8], pos: usize) -> Self {
-        Self {
-            data,
-            pos,
-            end: data.len(),
-        }
-    }
-
-    #[inline]
-    pub(crate) fn remaining(&self) -> usize {
-        self.end.saturating_sub(self.pos)
-    }
-
-    #[inline]
-    fn byte(&mut self, what: &'static str) -> Result<u8, DecodeError> {
-        if self.pos >= self.end {
-            return Err(DecodeError::Truncated { what });
-        }
-        let byte = *self
-            .data
-            .get(self.pos)
-            .ok_or(DecodeError::Truncated { what })?;
-        self.pos += 1;
-        Ok(byte)
-    }
-
-    #[inline]
-    pub(crate) fn skip(&mut self, n: usize, what: &'static str) -> Result<(), DecodeError> {
-        if n > self.remaining() {
-            return Err(DecodeError::Truncated { what });
-        }
-        self.pos += n;
-        Ok(())
-    }
-
-    /// An unsigned varint of at most 5 bytes, the fifth carrying at most 4 bits.
-    #[inline]
-    fn uvarint(&mut self) -> Result<u32, DecodeError> {
-        let first = self.byte("varint")?;
-        if first < 0x80 {
-            return Ok(u32::from(first));
-        }
-        let mut value = u32::from(first & 0x7f);
-        for shift in [7, 14, 21, 28] {
-            let byte = self.byte("varint")?;
-            if shift == 28 && byte > 0x0f {
-                return Err(DecodeError::VarintTooLong);
-            }
-            value |= u32::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return Ok(value);
-            }
-        }
-        Err(DecodeError::VarintTooLong)
-    }
-
-    #[inline]
-    pub(crate) fn varint(&mut self) -> Result<i32, DecodeError> {
-        let raw = self.uvarint()?;
-        Ok(((raw >> 1) as i32) ^ -((raw & 1) as i32))
-    }
-
-    #[inline]
-    pub(crate) fn varlong(&mut self) -> Result<i64, DecodeError> {
-        let first = self.byte("varlong")?;
-        let raw = if first < 0x80 {
-            u64::from(first)
-        } else {
-            let mut value = u64::from(first & 0x7f);
-            let mut shift = 7;
-            loop {
-                let byte = self.byte("varlong")?;
-                if shift == 63 && byte > 0x01 {
-                    return Err(DecodeError::VarintTooLong);
-                }
-                value |= u64::from(byte & 0x7f) << shift;
-                if byte < 0x80 {
-                    break value;
-                }
-                shift += 7;
-                if shift > 63 {
-                    return Err(DecodeError::VarintTooLong);
-                }
-            }
-        };
-        Ok(((raw >> 1) as i64) ^ -((raw & 1) as i64))
-    }
-
-    /// A varint length (-1 for null) and the bytes it covers, checked against what remains.
-    #[inline]
-    fn length(&mut self, what: &'static str) -> Result<Option<usize>, DecodeError> {
-        let length = self.varint()?;
-        if length == -1 {
-            return Ok(None);
-        }
-        match usize::try_from(length) {
-            Ok(n) if n <= self.remaining() => Ok(Some(n)),
-            _ => Err(DecodeError::InvalidLength {
-                what,
-                length: i64::from(length),
-            }),
-        }
-    }
-
-    /// A nullable varint-prefixed byte field, as its position in the buffer.
-    #[inline]
-    pub(crate) fn span(&mut self, what: &'static str) -> Result<Option<Range<usize>>, DecodeError> {
-        Ok(self.length(what)?.map(|n| {
-            let start = self.pos;
-            self.pos += n;
-            start..self.pos
-        }))
-    }
-
-    /// Skips a nullable varint-prefixed byte field.
-    #[inline]
-    fn skip_bytes(&mut self, what: &'static str) -> Result<Option<usize>, DecodeError> {
-        let length = self.length(what)?;
-        self.pos += length.unwrap_or(0);
-        Ok(length)
-    }
-}
-
 /// What a record needs from its batch to become absolute.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RecordContext {
@@ -628,11 +495,7 @@ fn parse_headers(
         return Ok((end..end, 0));
     }
     let start = cursor.pos;
-    let mut section = Cursor {
-        data: cursor.data,
-        pos: start,
-        end,
-    };
+    let mut section = cursor.section(start, end);
     for _ in 0..count {
         if section.skip_bytes("header key")?.is_none() {
             return Err(DecodeError::UnexpectedNull { what: "header key" });
