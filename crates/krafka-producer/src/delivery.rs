@@ -1,7 +1,7 @@
 //! A record's outcome: [`DeliveryFuture`] resolves exactly once, to the record's
 //! [`RecordMetadata`] or the [`ProduceError`] that ended it.
 //!
-//! Records share their batch's [`BatchCompletion`]; a future is that `Arc` plus the record's
+//! Records share their batch's `BatchCompletion`; a future is that `Arc` plus the record's
 //! position, so sending a record allocates nothing for its future. A batch split after
 //! MESSAGE_TOO_LARGE resolves its halves separately: the completion holds one outcome per
 //! segment of the original batch, and resolves when every segment has one.

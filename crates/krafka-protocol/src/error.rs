@@ -77,6 +77,13 @@ pub enum DecodeError {
         /// The codec's name.
         codec: &'static str,
     },
+    /// Data compressed with a codec this build leaves out (zstd without the `zstd` feature).
+    CodecNotBuilt {
+        /// The codec's name.
+        codec: &'static str,
+        /// The cargo feature that builds it.
+        feature: &'static str,
+    },
     /// Decompressed data would exceed the configured maximum (a compression bomb, or a limit
     /// set too low).
     DecompressedTooLarge {
@@ -120,6 +127,10 @@ impl fmt::Display for DecodeError {
             Self::UnsupportedMagic(magic) => write!(f, "unsupported record magic {magic}"),
             Self::UnknownCompression(id) => write!(f, "unknown compression codec id {id}"),
             Self::Decompression { codec } => write!(f, "{codec} data could not be decompressed"),
+            Self::CodecNotBuilt { codec, feature } => write!(
+                f,
+                "{codec} is not built into this client (enable krafka's `{feature}` feature)"
+            ),
             Self::DecompressedTooLarge { max } => {
                 write!(f, "decompressed data exceeds the maximum of {max} bytes")
             }
@@ -173,6 +184,13 @@ pub enum EncodeError {
         /// The codec's name.
         codec: &'static str,
     },
+    /// A codec this build leaves out (zstd without the `zstd` feature).
+    CodecNotBuilt {
+        /// The codec's name.
+        codec: &'static str,
+        /// The cargo feature that builds it.
+        feature: &'static str,
+    },
     /// A record or batch whose fields contradict each other.
     InvalidRecord {
         /// What is inconsistent.
@@ -210,6 +228,10 @@ impl fmt::Display for EncodeError {
             }
             Self::TooLong { what, length } => write!(f, "{what} of length {length} is too long"),
             Self::Compression { codec } => write!(f, "{codec} compression failed"),
+            Self::CodecNotBuilt { codec, feature } => write!(
+                f,
+                "{codec} is not built into this client (enable krafka's `{feature}` feature)"
+            ),
             Self::InvalidRecord { what } => write!(f, "invalid record: {what}"),
             Self::InvalidCompressionLevel { codec, level } => {
                 write!(f, "{level} is not a valid {codec} compression level")

@@ -1,6 +1,6 @@
 //! `BrokerConnection`: one TCP connection to one broker, shared by any number of tasks.
 //!
-//! A connection is a cheap cloneable handle over two tasks (see [`tasks`]): a writer that
+//! A connection is a cheap cloneable handle over two tasks (see `tasks`): a writer that
 //! empties the high-priority lane before the normal lane and coalesces everything waiting into
 //! one vectored write, and a reader that matches responses to requests by correlation id.
 //! When the connection is idle (nothing in flight or queued) a caller skips both lanes and

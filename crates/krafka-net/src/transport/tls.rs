@@ -11,9 +11,9 @@
 //!
 //! Readiness contract, the same as a socket's: `try_read` returns `WouldBlock` only when the
 //! socket did and nothing is buffered; if it stops early with data still buffered it says so
-//! ([`TlsStream::has_buffered_input`]), and `readable` then returns at once. Ciphertext that
-//! the socket did not take stays in rustls; [`TlsStream::has_pending_output`] tells the writer
-//! to wait for `writable` and call [`TlsStream::flush_output`].
+//! (`TlsStream::has_buffered_input`), and `readable` then returns at once. Ciphertext that
+//! the socket did not take stays in rustls; `TlsStream::has_pending_output` tells the writer
+//! to wait for `writable` and call `TlsStream::flush_output`.
 
 use std::io::{self, BufRead as _, IoSlice, Write};
 use std::sync::Arc;

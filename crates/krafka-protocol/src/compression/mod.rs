@@ -2,7 +2,8 @@
 //!
 //! A record batch names its codec in three attribute bits; this module owns the mapping from
 //! those ids to [`Compression`], the [`CompressionCodec`] extension point, the built-in codecs
-//! (gzip, snappy, lz4, zstd), and the [`Codecs`] registry producers and consumers share.
+//! (gzip, snappy, lz4, and zstd with the default `zstd` feature), and the [`Codecs`] registry
+//! producers and consumers share.
 //!
 //! Decompression always runs on data from the network, so every codec takes a bound on the
 //! output and fails with [`DecodeError::DecompressedTooLarge`] before it allocates past it: a
@@ -11,7 +12,10 @@
 mod codec;
 mod gzip;
 mod lz4;
+#[cfg(any(test, not(feature = "zstd")))]
+mod not_built;
 mod snappy;
+#[cfg(feature = "zstd")]
 mod zstd;
 
 use std::fmt;
@@ -26,6 +30,7 @@ pub use self::gzip::GzipCodec;
 pub use self::lz4::Lz4Codec;
 pub(crate) use self::lz4::fix_legacy_header_checksum;
 pub use self::snappy::SnappyCodec;
+#[cfg(feature = "zstd")]
 pub use self::zstd::ZstdCodec;
 use crate::{DecodeError, EncodeError};
 
@@ -152,7 +157,14 @@ static BUILTIN: LazyLock<Codecs> = LazyLock::new(|| Codecs {
         Arc::new(GzipCodec),
         Arc::new(SnappyCodec),
         Arc::new(Lz4Codec),
+        #[cfg(feature = "zstd")]
         Arc::new(ZstdCodec),
+        // Without the feature (no C compiler needed), a zstd batch is a clear error.
+        #[cfg(not(feature = "zstd"))]
+        Arc::new(not_built::NotBuilt {
+            codec: "zstd",
+            feature: "zstd",
+        }),
     ]),
 });
 
