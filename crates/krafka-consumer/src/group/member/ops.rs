@@ -53,6 +53,44 @@ pub(crate) enum Op {
 }
 
 impl Op {
+    /// The same operation with one more attempt spent, or the operation out of attempts.
+    fn spend_attempt(self) -> Spent {
+        match self {
+            Op::Commit {
+                offsets,
+                purpose,
+                attempts,
+                not_before,
+                refused,
+            } if attempts + 1 < COMMIT_ATTEMPTS => Spent::Again(Op::Commit {
+                offsets,
+                purpose,
+                attempts: attempts + 1,
+                not_before,
+                refused,
+            }),
+            Op::Lookup {
+                partitions,
+                token,
+                attempts,
+                not_before,
+            } if attempts + 1 < LOOKUP_ATTEMPTS => Spent::Again(Op::Lookup {
+                partitions,
+                token,
+                attempts: attempts + 1,
+                not_before,
+            }),
+            op => Spent::Out(op),
+        }
+    }
+
+    /// Waits until `at` before it may go again.
+    fn delayed(mut self, at: Instant) -> Op {
+        let (Op::Commit { not_before, .. } | Op::Lookup { not_before, .. }) = &mut self;
+        *not_before = Some(at);
+        self
+    }
+
     fn ready(&self, now: Instant) -> bool {
         self.not_before().is_none_or(|at| now >= at)
     }
@@ -62,6 +100,14 @@ impl Op {
             Op::Commit { not_before, .. } | Op::Lookup { not_before, .. } => *not_before,
         }
     }
+}
+
+/// An operation after a failed attempt.
+enum Spent {
+    /// It may go again.
+    Again(Op),
+    /// It has no attempts left.
+    Out(Op),
 }
 
 /// An operation that is over.
@@ -277,82 +323,31 @@ impl Ops {
 
     /// Queues `op` again after `retry_backoff`, or fails it with `code` once out of attempts.
     fn retry(&mut self, now: Instant, op: Op, code: ErrorCode, lose_coordinator: bool) -> Step {
-        let not_before = Some(now + self.retry_backoff);
-        match op {
-            Op::Commit {
-                offsets,
-                purpose,
-                attempts,
-                refused,
-                ..
-            } if attempts + 1 < COMMIT_ATTEMPTS => {
-                tracing::debug!(%code, "commit failed; retrying");
-                self.queue.push_front(Op::Commit {
-                    offsets,
-                    purpose,
-                    attempts: attempts + 1,
-                    not_before,
-                    refused,
-                });
-            }
-            Op::Lookup {
-                partitions,
-                token,
-                attempts,
-                ..
-            } if attempts + 1 < LOOKUP_ATTEMPTS => self.queue.push_front(Op::Lookup {
-                partitions,
-                token,
-                attempts: attempts + 1,
-                not_before,
-            }),
-            op => {
-                return Step {
+        match op.spend_attempt() {
+            Spent::Again(op) => {
+                tracing::debug!(%code, "request failed; retrying");
+                self.queue.push_front(op.delayed(now + self.retry_backoff));
+                Step {
                     lose_coordinator,
-                    ..finished(op, Err(ConsumeError::Group(code)))
-                };
+                    ..Step::default()
+                }
             }
-        }
-        Step {
-            lose_coordinator,
-            ..Step::default()
+            Spent::Out(op) => Step {
+                lose_coordinator,
+                ..finished(op, Err(ConsumeError::Group(code)))
+            },
         }
     }
 
     /// The coordinator could not be found: every waiting operation loses one attempt, and
-    /// those out of attempts fail (a commit waits for at most a few searches). The close's
-    /// commit keeps trying until the close gives up.
+    /// those out of attempts fail (a commit, the close's too, waits for at most a few
+    /// searches, so that a close with the coordinator unreachable still ends).
     pub(crate) fn coordinator_not_found(&mut self) -> Vec<Done> {
         let mut done = Vec::new();
         for op in std::mem::take(&mut self.queue) {
-            match op {
-                Op::Commit {
-                    offsets,
-                    purpose,
-                    attempts,
-                    not_before,
-                    refused,
-                } if attempts + 1 < COMMIT_ATTEMPTS || purpose == Purpose::Close => {
-                    self.queue.push_back(Op::Commit {
-                        offsets,
-                        purpose,
-                        attempts: attempts + 1,
-                        not_before,
-                        refused,
-                    });
-                }
-                Op::Lookup {
-                    partitions,
-                    token,
-                    attempts,
-                    not_before,
-                } if attempts + 1 < LOOKUP_ATTEMPTS => self.queue.push_back(Op::Lookup {
-                    partitions,
-                    token,
-                    attempts: attempts + 1,
-                    not_before,
-                }),
-                op => done.extend(
+            match op.spend_attempt() {
+                Spent::Again(op) => self.queue.push_back(op),
+                Spent::Out(op) => done.extend(
                     finished(
                         op,
                         Err(ConsumeError::Group(ErrorCode::COORDINATOR_NOT_AVAILABLE)),

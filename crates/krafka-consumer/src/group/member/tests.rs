@@ -983,3 +983,18 @@ fn a_slow_revocation_keeps_the_member_heartbeating_until_it_answers() {
     sim.peers[a].app.slow_to_revoke = false;
     sim.run_until(MINUTE, "settled", |s| s.settled() && !s.held(b).is_empty());
 }
+
+#[test]
+fn a_close_with_the_coordinator_unreachable_still_ends() {
+    let mut sim = Sim::new();
+    let a = sim.join(eager(), None);
+    sim.run_until(MINUTE, "a", Sim::settled);
+    sim.coordinator.down = true;
+    sim.close(a);
+    // The close's commit is tried a few times, then given up: the close does not hang.
+    sim.run_until(Duration::from_secs(30), "closed", |s| s.peers[a].closed);
+    assert!(
+        sim.served("refused") >= 2,
+        "it tried the commit and the search"
+    );
+}
