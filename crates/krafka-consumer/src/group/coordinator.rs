@@ -27,7 +27,7 @@ type Reply<T> = oneshot::Sender<Result<T, ConsumeError>>;
 type Lookup = HashMap<TopicPartition, Option<i64>>;
 
 /// A request on its way: its answer, and the connection a found coordinator was dialled on.
-type Flight = Pin<Box<dyn Future<Output = (Answer, Option<BrokerConnection>)> + Send>>;
+type Pending = Pin<Box<dyn Future<Output = (Answer, Option<BrokerConnection>)> + Send>>;
 
 pub(crate) struct GroupTask {
     shared: Arc<Shared>,
@@ -40,7 +40,7 @@ pub(crate) struct GroupTask {
     member: GroupMember,
     coordinator: Option<BrokerConnection>,
     /// The request in flight, with its id, and whether it is a heartbeat.
-    in_flight: Option<(u64, bool, Flight)>,
+    in_flight: Option<(u64, bool, Pending)>,
     commit_replies: HashMap<u64, Reply<()>>,
     lookup_replies: HashMap<u64, Reply<Lookup>>,
     close_replies: HashMap<u64, oneshot::Sender<()>>,
@@ -235,12 +235,14 @@ impl GroupTask {
                 Metric::Committed(n) => self.shared.metrics.committed(n),
                 Metric::CommitFailed => self.shared.metrics.commit_failed(),
             },
-            Event::Closed { token } => {
+            Event::Closed { tokens } => {
                 if let Some(conn) = self.coordinator.take() {
                     conn.close().await;
                 }
-                if let Some(reply) = token.and_then(|t| self.close_replies.remove(&t)) {
-                    let _ = reply.send(());
+                for token in tokens {
+                    if let Some(reply) = self.close_replies.remove(&token) {
+                        let _ = reply.send(());
+                    }
                 }
                 tracing::debug!(group = %self.member.identity().group, "group task stopped");
                 return true;
@@ -318,7 +320,7 @@ impl GroupTask {
         let Outgoing { id, request } = outgoing;
         let heartbeat = matches!(request, Request::Heartbeat { .. });
         let conn = self.coordinator.clone().filter(BrokerConnection::is_usable);
-        let flight: Flight = match request {
+        let flight: Pending = match request {
             Request::FindCoordinator { seed } => {
                 let metadata = self.metadata.clone();
                 let group = self.member.identity().group.to_string();
@@ -372,7 +374,7 @@ impl GroupTask {
 }
 
 /// A request to the coordinator, on its connection.
-fn coordinator_request(conn: BrokerConnection, request: Request) -> Flight {
+fn coordinator_request(conn: BrokerConnection, request: Request) -> Pending {
     Box::pin(async move {
         let answer = match request {
             Request::Join {

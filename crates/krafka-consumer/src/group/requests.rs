@@ -147,7 +147,7 @@ pub(crate) async fn join(
             .protocols
             .into_iter()
             .map(|(name, metadata)| JoinGroupRequestProtocol {
-                name: StrBytes::from(name),
+                name: StrBytes::from_static_str(name),
                 metadata,
                 ..Default::default()
             })
@@ -189,7 +189,7 @@ pub(crate) async fn sync(
         member_id: member.member_id.clone(),
         group_instance_id: member.instance_id.clone().filter(|_| v >= 3),
         protocol_type: (v >= 5).then(|| StrBytes::from_static_str("consumer")),
-        protocol_name: (v >= 5).then(|| StrBytes::from(protocol)),
+        protocol_name: (v >= 5).then(|| StrBytes::from_static_str(protocol)),
         assignments: assignments
             .into_iter()
             .map(|(member_id, assignment)| SyncGroupRequestAssignment {

@@ -368,7 +368,7 @@ pub fn describe_groups(
             }
             match ctx.state.memberships.describe(name.as_str()) {
                 Some(summary) if !summary.members.is_empty() => {
-                    described.group_state = StrBytes::from(state_name(summary.phase));
+                    described.group_state = StrBytes::from_static_str(state_name(summary.phase));
                     described.protocol_type =
                         StrBytes::from_string(summary.protocol_type.unwrap_or_default());
                     described.protocol_data =
@@ -394,7 +394,8 @@ pub fn describe_groups(
                 summary => {
                     let known =
                         summary.is_some() || known_offsets.iter().any(|g| g == name.as_str());
-                    described.group_state = StrBytes::from(if known { "Empty" } else { "Dead" });
+                    described.group_state =
+                        StrBytes::from_static_str(if known { "Empty" } else { "Dead" });
                     if known {
                         // A group whose members all left keeps its protocol type; one that
                         // only ever committed offsets is a consumer group's.

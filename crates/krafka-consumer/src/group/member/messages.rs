@@ -165,9 +165,9 @@ pub(crate) enum Event {
     /// Close the coordinator connection (what is in flight on it is abandoned).
     DropCoordinator,
     Metric(Metric),
-    /// Done: the close (if anyone waits for it) is complete.
+    /// Done: the close is complete for everyone waiting on it.
     Closed {
-        token: Option<u64>,
+        tokens: Vec<u64>,
     },
 }
 

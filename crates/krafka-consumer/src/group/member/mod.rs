@@ -92,7 +92,8 @@ pub(crate) struct Joined {
 
 #[derive(Debug)]
 struct Closing {
-    token: Option<u64>,
+    /// Whoever waits for the close (a second close waits for the first).
+    tokens: Vec<u64>,
     /// The close's commit, until queued.
     commit: Option<Offsets>,
     /// When a join or sync still finishing is given up.
@@ -246,16 +247,14 @@ impl GroupMember {
     }
 
     fn close(&mut self, now: Instant, commit: Offsets, token: Option<u64>) {
-        if self.closing.is_some() || matches!(self.state, State::Closed) {
-            // Closed already (or closing): nothing more to commit.
-            if let Some(token) = token {
-                self.events.push_back(Event::Closed { token: Some(token) });
-            }
+        if let Some(closing) = self.closing.as_mut() {
+            // Closing already: nothing more to commit; this close ends with the first.
+            closing.tokens.extend(token);
             return;
         }
         tracing::trace!(group = %self.identity.group, commit = commit.len(), "closing");
         self.closing = Some(Closing {
-            token,
+            tokens: token.into_iter().collect(),
             commit: Some(commit),
             deadline: now + self.config.request_timeout,
             left: false,
@@ -490,10 +489,14 @@ impl GroupMember {
                 }
             }
         }
-        let token = self.closing.as_ref().and_then(|c| c.token);
+        let tokens = self
+            .closing
+            .as_mut()
+            .map(|c| std::mem::take(&mut c.tokens))
+            .unwrap_or_default();
         self.state = State::Closed;
         self.events.push_back(Event::DropCoordinator);
-        self.events.push_back(Event::Closed { token });
+        self.events.push_back(Event::Closed { tokens });
         None
     }
 
@@ -566,7 +569,7 @@ impl GroupMember {
         if self.subscription.is_empty() {
             if !self.holdings.owned().is_empty() {
                 let owned = self.holdings.owned_list();
-                if self.revoke(now, owned) {
+                if self.revoke(owned) {
                     return;
                 }
             }
@@ -579,7 +582,7 @@ impl GroupMember {
         if self.holdings.has_pending() && (!self.rejoin || self.config.cooperative()) {
             self.state = State::FetchingOffsets;
         } else if self.rejoin || !self.in_group() {
-            self.start_rebalance(now);
+            self.start_rebalance();
         } else {
             self.state = State::Stable;
         }
@@ -587,10 +590,10 @@ impl GroupMember {
 
     /// Eager: every owned partition is given up first. Cooperative: the member keeps them
     /// and lists them in its subscription.
-    fn start_rebalance(&mut self, now: Instant) {
+    fn start_rebalance(&mut self) {
         if !self.config.cooperative() && !self.holdings.owned().is_empty() {
             let owned = self.holdings.owned_list();
-            if self.revoke(now, owned) {
+            if self.revoke(owned) {
                 return;
             }
         }
@@ -599,7 +602,7 @@ impl GroupMember {
 
     /// Asks the application for `partitions` back; `false` when none of them was ever
     /// handed out (those are simply dropped) and nothing need be waited for.
-    fn revoke(&mut self, _now: Instant, partitions: Vec<TopicPartition>) -> bool {
+    fn revoke(&mut self, partitions: Vec<TopicPartition>) -> bool {
         let Some(revocation) = self.holdings.revoke(partitions) else {
             return false;
         };
@@ -840,7 +843,7 @@ impl GroupMember {
         // Cooperative: the partitions given up go to their new owner in a follow-up.
         if !revoked.is_empty() {
             self.rejoin = true;
-            if self.revoke(now, revoked) {
+            if self.revoke(revoked) {
                 return;
             }
         }
