@@ -2,8 +2,8 @@
 //!
 //! The whole workspace's unit, integration, benchmark-smoke and doc tests, then the suites that
 //! need a real broker: `cargo xtask broker` starts tansu (installing it into the cache on first
-//! use, about 9 minutes on 2 cores) unless `KRAFKA_BOOTSTRAP` names a cluster, and the
-//! `real_broker` targets run against it; then Krafka over TLS against a tansu of its own behind
+//! use, about 9 minutes on 2 cores) unless `KRAFKA_BOOTSTRAP` names a cluster, and every
+//! crate's `scenarios::` tests (which the first run ran on krafka-mock) run again against it; then Krafka over TLS against a tansu of its own behind
 //! stunnel4 (installed with apt-get when missing; the `real_broker_tls` target); then
 //! `cargo xtask interop` (confluent-kafka against the mock process, plain and over TLS and
 //! SASL, and the real broker), and last the smoke check of `cargo xtask bench peers`
@@ -109,34 +109,29 @@ fn say(line: &str) {
     println!("{line}");
 }
 
-/// The crates with a `real_broker` test target, run in this order.
-const REAL_BROKER_CRATES: &[&str] = &[
-    "krafka-mock",
-    "krafka-net",
-    "krafka-producer",
-    "krafka-consumer",
-    "krafka",
-    "krafka-cli",
-];
-
-/// Starts the real broker (or uses `KRAFKA_BOOTSTRAP`), runs the real-broker targets against
-/// it, and stops what it started.
+/// Starts the real broker (or uses `KRAFKA_BOOTSTRAP`), runs every crate's two-backend
+/// `scenarios::` tests against it, and stops what it started; then the TLS suite.
+///
+/// Both runs select the whole workspace (`--workspace --test …`), so the features resolve as
+/// in the first run and nothing is compiled twice: `-p CRATE` would resolve each crate's
+/// features on their own and rebuild tokio and everything above it once per crate.
 fn real_broker_tests(root: &Path, totals: &mut Totals) -> Result<(), String> {
     let external = std::env::var_os("KRAFKA_BOOTSTRAP").is_some();
     let bootstrap = crate::broker::start(root, false)?;
     let env = [("KRAFKA_BOOTSTRAP", bootstrap.as_str())];
-    let mut result = Ok(());
-    for krate in REAL_BROKER_CRATES {
-        result = cargo_test(
-            root,
-            &["test", "-p", krate, "--test", "real_broker"],
-            &env,
-            totals,
-        );
-        if result.is_err() {
-            break;
-        }
-    }
+    let result = cargo_test(
+        root,
+        &[
+            "test",
+            "--workspace",
+            "--test",
+            "integration",
+            "--",
+            "scenarios::",
+        ],
+        &env,
+        totals,
+    );
     if !external {
         crate::broker::stop(root, false)?;
     }
@@ -150,7 +145,7 @@ fn real_broker_tests(root: &Path, totals: &mut Totals) -> Result<(), String> {
     ];
     cargo_test(
         root,
-        &["test", "-p", "krafka", "--test", "real_broker_tls"],
+        &["test", "--workspace", "--test", "real_broker_tls"],
         &env,
         totals,
     )

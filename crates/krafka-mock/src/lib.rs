@@ -22,7 +22,8 @@
 //! ListGroups, DescribeGroups, DeleteTopics, CreatePartitions and DescribeConfigs. Faults
 //! are injected per API with [`MockCluster::on`] (see [`faults`]); partitions' leaders move
 //! with [`MockCluster::move_leader`]; brokers go down and up ([`MockCluster::broker_down`]);
-//! every request is logged ([`MockCluster::requests`]). Listeners can be secured as Kafka's are
+//! every request is logged ([`MockCluster::requests`]). [`ScenarioCluster`] runs one test
+//! against the mock or, when `KRAFKA_BOOTSTRAP` is set, a real broker. Listeners can be secured as Kafka's are
 //! ([`security`]): TLS with run-time certificates ([`TestPki`]), SASL PLAIN, SCRAM-SHA-256/512
 //! and OAUTHBEARER with users per cluster, session lifetimes for re-authentication.
 //! Transactions are not served (see the project's issue tracker).
@@ -34,6 +35,7 @@ mod handlers;
 pub mod log;
 pub mod membership;
 pub mod producers;
+pub mod scenario;
 pub mod security;
 mod server;
 pub mod sessions;
@@ -42,6 +44,7 @@ pub mod state;
 pub use cluster::{MockCluster, MockClusterBuilder};
 pub use faults::{Control, HookId, RequestInfo, Times};
 pub use handlers::SUPPORTED as SUPPORTED_APIS;
+pub use scenario::ScenarioCluster;
 pub use security::{MockSasl, MockTls, SaslMechanismName, TestPki};
 
 /// `docs/testing.md`, compiled as a doc test so its examples stay true to the code.

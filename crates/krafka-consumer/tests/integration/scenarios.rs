@@ -1,5 +1,5 @@
-//! The consumer against a real broker: tansu, or whatever `KRAFKA_BOOTSTRAP` names. `cargo
-//! xtask test` starts the broker and runs this target; plain `cargo test` skips it.
+//! The consumer's two-backend scenario: on krafka-mock by default, on the real broker that
+//! `KRAFKA_BOOTSTRAP` names under `cargo xtask test` (see `krafka_mock::scenario`).
 //!
 //! A consumer-group round trip: FindCoordinator, JoinGroup/SyncGroup, fetching, OffsetCommit,
 //! OffsetFetch, LeaveGroup. One member reads the first half of every partition and commits;
@@ -9,12 +9,11 @@
 //! one), and the reads stop on record counts, not the high watermark (tansu reports it as the
 //! last batch's base offset + 1). Fetch waits are short: tansu sleeps through part of them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use krafka_consumer::{Consumer, ConsumerBuilder, OffsetReset, TopicPartition};
+use krafka_mock::ScenarioCluster;
 use krafka_producer::{ProducerBuilder, ProducerRecord};
 use krafka_protocol::messages::CreateTopicsRequest;
 use krafka_protocol::messages::create_topics_request::CreatableTopic;
@@ -23,15 +22,9 @@ use krafka_protocol::{ErrorCode, StrBytes};
 const PARTITIONS: i32 = 3;
 const HALF: usize = 150;
 
-fn bootstrap() -> String {
-    std::env::var("KRAFKA_BOOTSTRAP")
-        .expect("KRAFKA_BOOTSTRAP must name a broker; run this through `cargo xtask test`")
-}
-
-async fn create_topic(topic: &str) {
+async fn create_topic(cluster: &ScenarioCluster, topic: &str) {
     let pool = krafka_net::ConnectionPool::new(krafka_net::ConnectionConfig::default());
-    let first = bootstrap().split(',').next().unwrap().to_owned();
-    let conn = pool.get_connection(&first).await.unwrap();
+    let conn = pool.get_connection(cluster.first_server()).await.unwrap();
     let created = conn
         .send_negotiated(&CreateTopicsRequest {
             topics: vec![CreatableTopic {
@@ -54,9 +47,9 @@ async fn create_topic(topic: &str) {
 }
 
 /// Produces `HALF` records to every partition, values "p{partition}-{n}" from `from`.
-async fn produce(topic: &str, from: usize) {
+async fn produce(bootstrap: &str, topic: &str, from: usize) {
     let producer = ProducerBuilder::new()
-        .bootstrap_servers(bootstrap())
+        .bootstrap_servers(bootstrap)
         .connect()
         .await
         .unwrap();
@@ -75,9 +68,9 @@ async fn produce(topic: &str, from: usize) {
     producer.close().await;
 }
 
-fn member(group: &str, name: &str) -> ConsumerBuilder {
+fn member(bootstrap: &str, group: &str, name: &str) -> ConsumerBuilder {
     ConsumerBuilder::new()
-        .bootstrap_servers(bootstrap())
+        .bootstrap_servers(bootstrap)
         .group_id(group)
         .client_id(name)
         .auto_offset_reset(OffsetReset::Earliest)
@@ -114,14 +107,16 @@ fn expected(from: usize) -> BTreeSet<(i32, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_consumer_group_round_trips_through_a_real_broker() {
-    let topic = format!("krafka-consumer-{}", std::process::id());
-    let group = format!("krafka-group-{}", std::process::id());
-    create_topic(&topic).await;
+async fn a_consumer_group_round_trips() {
+    let cluster = ScenarioCluster::start().await.unwrap();
+    let bootstrap = cluster.bootstrap();
+    let topic = ScenarioCluster::unique_topic("krafka-consumer");
+    let group = ScenarioCluster::unique_topic("krafka-group");
+    create_topic(&cluster, &topic).await;
 
     // One member reads the first half of every partition and commits on close.
-    produce(&topic, 0).await;
-    let mut first = member(&group, "first").connect().await.unwrap();
+    produce(bootstrap, &topic, 0).await;
+    let mut first = member(bootstrap, &group, "first").connect().await.unwrap();
     first.subscribe([topic.as_str()]).unwrap();
     let got = read(&mut first, HALF * PARTITIONS as usize).await;
     assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected(0));
@@ -138,8 +133,8 @@ async fn a_consumer_group_round_trips_through_a_real_broker() {
     first.close().await;
 
     // The next member of the group resumes exactly at the commits.
-    produce(&topic, HALF).await;
-    let mut second = member(&group, "second").connect().await.unwrap();
+    produce(bootstrap, &topic, HALF).await;
+    let mut second = member(bootstrap, &group, "second").connect().await.unwrap();
     second.subscribe([topic.as_str()]).unwrap();
     let got = read(&mut second, HALF * PARTITIONS as usize).await;
     assert_eq!(got.iter().cloned().collect::<BTreeSet<_>>(), expected(HALF));
@@ -148,8 +143,8 @@ async fn a_consumer_group_round_trips_through_a_real_broker() {
 
     // Two members at once share the partitions between them.
     let group2 = format!("{group}-pair");
-    let mut a = member(&group2, "a").connect().await.unwrap();
-    let mut b = member(&group2, "b").connect().await.unwrap();
+    let mut a = member(bootstrap, &group2, "a").connect().await.unwrap();
+    let mut b = member(bootstrap, &group2, "b").connect().await.unwrap();
     a.subscribe([topic.as_str()]).unwrap();
     b.subscribe([topic.as_str()]).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -169,4 +164,5 @@ async fn a_consumer_group_round_trips_through_a_real_broker() {
     }
     a.close().await;
     b.close().await;
+    cluster.shutdown().await;
 }

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-mod support;
+use crate::support;
 
 use bytes::BytesMut;
 use krafka_mock::MockCluster;
@@ -319,7 +319,7 @@ async fn fetch_by_topic_id_from_v13() {
 }
 
 #[tokio::test]
-async fn the_smoke_suite_that_also_runs_against_a_real_broker() {
+async fn the_smoke_suite_on_two_brokers() {
     let cluster = MockCluster::builder().brokers(2).start().await.unwrap();
     support::smoke(cluster.broker_addrs()[0], "smoke").await;
     cluster.shutdown().await;

@@ -11,7 +11,7 @@
     clippy::print_stderr
 )]
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -9,7 +9,7 @@
     clippy::print_stderr
 )]
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,30 +1,25 @@
-//! krafka-net against a real broker: tansu, or whatever `KRAFKA_BOOTSTRAP` names. `cargo xtask
-//! test` starts the broker and runs this target; plain `cargo test` skips it (`test = false`
-//! in Cargo.toml) because it needs that broker.
+//! krafka-net's two-backend scenario: on krafka-mock by default, on the real broker that
+//! `KRAFKA_BOOTSTRAP` names under `cargo xtask test` (see `krafka_mock::scenario`).
 //!
 //! What it checks: connect and negotiate versions, fetch cluster metadata through the cache,
 //! create a topic and see its partitions and leaders, and pipeline requests on one connection.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::time::Duration;
 
+use krafka_mock::ScenarioCluster;
 use krafka_net::{ClusterMetadata, ConnectionConfig, ConnectionPool, MetadataConfig};
 use krafka_protocol::messages::create_topics_request::CreatableTopic;
 use krafka_protocol::messages::{CreateTopicsRequest, MetadataRequest};
 use krafka_protocol::{ApiKey, ErrorCode, StrBytes};
 
-fn bootstrap() -> String {
-    std::env::var("KRAFKA_BOOTSTRAP")
-        .expect("KRAFKA_BOOTSTRAP must name a broker; run this through `cargo xtask test`")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connect_negotiate_and_follow_metadata() {
+    let cluster = ScenarioCluster::start().await.unwrap();
     let pool = ConnectionPool::new(ConnectionConfig::default());
-    let metadata = ClusterMetadata::connect(pool.clone(), MetadataConfig::new([bootstrap()]))
-        .await
-        .unwrap();
+    let metadata =
+        ClusterMetadata::connect(pool.clone(), MetadataConfig::new([cluster.bootstrap()]))
+            .await
+            .unwrap();
     let snapshot = metadata.snapshot();
     assert!(!snapshot.brokers.is_empty(), "the broker lists itself");
     let broker = snapshot.brokers.values().next().unwrap().clone();
@@ -47,7 +42,7 @@ async fn connect_negotiate_and_follow_metadata() {
     }
 
     // A new topic appears in the cache, with a leader for every partition.
-    let topic = format!("krafka-net-{}", std::process::id());
+    let topic = ScenarioCluster::unique_topic("krafka-net");
     let create = CreateTopicsRequest {
         topics: vec![CreatableTopic {
             name: StrBytes::from_string(topic.clone()),
@@ -100,4 +95,5 @@ async fn connect_negotiate_and_follow_metadata() {
     assert!(conn.is_usable());
     assert_eq!(conn.stats().in_flight(), 0);
     pool.close().await;
+    cluster.shutdown().await;
 }

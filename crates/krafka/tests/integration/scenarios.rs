@@ -1,25 +1,18 @@
-//! The `Krafka` handle's `Admin` against a real broker: tansu, or whatever `KRAFKA_BOOTSTRAP`
-//! names. Topics are created, described and deleted; a group is described while a member
-//! holds its partitions, and its committed offsets and lag are read back. `cargo xtask test`
-//! starts the broker and runs this target; plain `cargo test` skips it.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! The `Krafka` handle's `Admin`, a two-backend scenario: on krafka-mock by default, on the
+//! real broker that `KRAFKA_BOOTSTRAP` names under `cargo xtask test`. Topics are created, described and deleted; a group is described while a member
+//! holds its partitions, and its committed offsets and lag are read back.
 
 use std::time::Duration;
 
 use krafka::prelude::*;
-
-fn bootstrap() -> String {
-    std::env::var("KRAFKA_BOOTSTRAP")
-        .expect("KRAFKA_BOOTSTRAP must name a broker; run this through `cargo xtask test`")
-}
+use krafka_mock::ScenarioCluster;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn admin_manages_topics_and_describes_groups_on_a_real_broker() {
-    let run = std::process::id();
-    let topic = format!("krafka-admin-{run}");
-    let group = format!("krafka-admin-group-{run}");
-    let kafka = Krafka::builder(bootstrap())
+async fn admin_manages_topics_and_describes_groups() {
+    let cluster = ScenarioCluster::start().await.unwrap();
+    let topic = ScenarioCluster::unique_topic("krafka-admin");
+    let group = ScenarioCluster::unique_topic("krafka-admin-group");
+    let kafka = Krafka::builder(cluster.bootstrap())
         .client_id("krafka-admin-test")
         .connect()
         .await
@@ -109,4 +102,5 @@ async fn admin_manages_topics_and_describes_groups_on_a_real_broker() {
     admin.delete_topics(&[topic.as_str()]).await.unwrap();
     assert!(!admin.list_topics().await.unwrap().contains(&topic));
     kafka.close().await;
+    cluster.shutdown().await;
 }

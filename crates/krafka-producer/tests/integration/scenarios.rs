@@ -1,5 +1,5 @@
-//! The producer against a real broker: tansu, or whatever `KRAFKA_BOOTSTRAP` names. `cargo
-//! xtask test` starts the broker and runs this target; plain `cargo test` skips it.
+//! The producer's two-backend scenario: on krafka-mock by default, on the real broker that
+//! `KRAFKA_BOOTSTRAP` names under `cargo xtask test` (see `krafka_mock::scenario`).
 //!
 //! What it checks: an idempotent producer writes keyed records with every codec, and a plain
 //! Fetch reads back each partition in send order, every record once, in the partition Java's
@@ -7,11 +7,10 @@
 //! when a fetch starts inside one) and the test stops on the record count, not the high
 //! watermark (tansu reports it as the last batch's base offset + 1).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use krafka_mock::ScenarioCluster;
 use krafka_net::BrokerConnection;
 use krafka_producer::{Compression, ProducerBuilder, ProducerRecord, partition_for_key};
 use krafka_protocol::messages::create_topics_request::CreatableTopic;
@@ -22,11 +21,6 @@ use krafka_protocol::{ApiKey, ErrorCode, StrBytes};
 
 const PARTITIONS: i32 = 2;
 const PER_CODEC: u32 = 300;
-
-fn bootstrap() -> String {
-    std::env::var("KRAFKA_BOOTSTRAP")
-        .expect("KRAFKA_BOOTSTRAP must name a broker; run this through `cargo xtask test`")
-}
 
 /// Every (value, offset) in a partition, read batch by batch from offset 0.
 async fn read_partition(
@@ -82,10 +76,11 @@ async fn read_partition(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn every_codec_round_trips_through_a_real_broker() {
-    let topic = format!("krafka-producer-{}", std::process::id());
+async fn every_codec_round_trips() {
+    let cluster = ScenarioCluster::start().await.unwrap();
+    let topic = ScenarioCluster::unique_topic("krafka-producer");
     let producer = ProducerBuilder::new()
-        .bootstrap_servers(bootstrap())
+        .bootstrap_servers(cluster.bootstrap())
         .connect()
         .await
         .unwrap();
@@ -124,7 +119,7 @@ async fn every_codec_round_trips_through_a_real_broker() {
     ];
     for (round, codec) in codecs.into_iter().enumerate() {
         let producer = ProducerBuilder::new()
-            .bootstrap_servers(bootstrap())
+            .bootstrap_servers(cluster.bootstrap())
             .compression(codec)
             .connect()
             .await
@@ -159,4 +154,5 @@ async fn every_codec_round_trips_through_a_real_broker() {
         );
     }
     pool.close().await;
+    cluster.shutdown().await;
 }

@@ -1,0 +1,16 @@
+//! Every integration test of `krafka-consumer`, in one binary: one link of tokio and the crate instead
+//! of one per file (rustls' `tests/api.rs` layout).
+//!
+//! `scenarios` runs on an in-process krafka-mock by default and on the real broker when
+//! `KRAFKA_BOOTSTRAP` is set: `cargo xtask test` runs it both ways (see
+//! `krafka_mock::scenario`).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod consume;
+mod groups;
+mod process;
+mod receivers;
+mod scenarios;
+mod sessions;
