@@ -1,6 +1,7 @@
 //! `cargo xtask fuzz [--seconds N] [TARGET…]`: runs each cargo-fuzz target under `fuzz/` for N
-//! seconds (default 60), installing cargo-fuzz first if it is missing. Needs the nightly
-//! toolchain, which libFuzzer's instrumentation requires.
+//! seconds (default 60), installing the nightly toolchain (which libFuzzer's instrumentation
+//! requires) and cargo-fuzz first if they are missing. `.ci/run` runs every target for a few
+//! seconds as a smoke check.
 
 use std::path::Path;
 use std::process::Command;
@@ -32,6 +33,7 @@ pub fn run(root: &Path, args: &[String]) -> Result<(), String> {
         }
         targets.sort();
     }
+    crate::msrv::ensure_toolchain(root, "nightly")?;
     let has_cargo_fuzz = Command::new("cargo")
         .args(["+nightly", "fuzz", "--version"])
         .output()

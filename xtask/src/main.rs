@@ -5,6 +5,7 @@
 //!   others).
 //! - `test`: run every test the project has (what `.ci/run` and the README call).
 //! - `fuzz [--seconds N] [TARGET…]`: run the cargo-fuzz targets under `fuzz/`.
+//! - `msrv`: check the library crates and the CLI with the declared `rust-version`.
 //! - `broker start|stop|status [--compose]`: the real broker for tests (tansu, or Kafka).
 //! - `interop`: confluent-kafka (librdkafka) against the mock process and the real broker.
 //! - `bench peers [--quick] [--rounds N] [--clients LIST] [--write]`: Krafka beside rdkafka
@@ -21,6 +22,7 @@ mod command;
 mod cycles;
 mod fuzz;
 mod interop;
+mod msrv;
 mod test;
 mod tls_front;
 
@@ -35,6 +37,7 @@ fn main() -> ExitCode {
         Some("cycles") => cycles::run(&root, &args[1..]),
         Some("test") => test::run(&root, &args[1..]),
         Some("fuzz") => fuzz::run(&root, &args[1..]),
+        Some("msrv") => msrv::run(&root, &args[1..]),
         Some("broker") => broker::run(&root, &args[1..]),
         Some("interop") => interop::run(&root, &args[1..]),
         Some("bench")
@@ -51,7 +54,7 @@ fn main() -> ExitCode {
         }
         Some("bench") => bench::run(&root, &args[1..]),
         _ => Err(String::from(
-            "usage: cargo xtask <codegen [--check] [--schemas DIR] | cycles | test | fuzz [--seconds N] [TARGET...] | broker start|stop|status [--compose] | interop | bench peers [--quick] [--rounds N] [--clients LIST] [--write] | bench smoke>",
+            "usage: cargo xtask <codegen [--check] [--schemas DIR] | cycles | test | fuzz [--seconds N] [TARGET...] | msrv | broker start|stop|status [--compose] | interop | bench peers [--quick] [--rounds N] [--clients LIST] [--write] | bench smoke>",
         )),
     };
     match result {
