@@ -11,8 +11,8 @@ use crate::command::run_command;
 /// The `rust-version` of the root Cargo.toml's `[workspace.package]`.
 fn declared_rust_version(root: &Path) -> Result<String, String> {
     let manifest = root.join("Cargo.toml");
-    let text = std::fs::read_to_string(&manifest)
-        .map_err(|e| format!("{}: {e}", manifest.display()))?;
+    let text =
+        std::fs::read_to_string(&manifest).map_err(|e| format!("{}: {e}", manifest.display()))?;
     text.lines()
         .filter_map(|line| line.trim().strip_prefix("rust-version"))
         .filter_map(|rest| rest.trim_start().strip_prefix('='))

@@ -2,6 +2,7 @@
 //! defaults, validated once when built.
 
 use std::fmt;
+#[cfg(feature = "tls")]
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,6 +63,7 @@ pub struct ConnectionConfig {
     pub security: SecurityConfig,
     /// The rustls configuration every TLS connection shares, made from `security.tls` by
     /// [`ConnectionConfigBuilder::build`].
+    #[cfg(feature = "tls")]
     pub(crate) tls: Option<Arc<rustls::ClientConfig>>,
 }
 
@@ -90,11 +92,13 @@ impl ConnectionConfig {
             reconnect_backoff_max: Duration::from_secs(1),
             idle_timeout: Duration::from_secs(9 * 60),
             security: SecurityConfig::default(),
+            #[cfg(feature = "tls")]
             tls: None,
         }
     }
 
     /// The shared rustls configuration, when connections use TLS.
+    #[cfg(feature = "tls")]
     pub fn tls_client_config(&self) -> Option<&Arc<rustls::ClientConfig>> {
         self.tls.as_ref()
     }
@@ -186,7 +190,7 @@ impl ConnectionConfigBuilder {
     /// TLS, reads the certificate files and builds the rustls configuration here, so a missing
     /// or bad file is an error now (naming the Java setting), not at the first connection.
     pub fn build(self) -> Result<ConnectionConfig, ConfigError> {
-        let mut c = self.config;
+        let c = self.config;
         let fail = |field: &'static str, reason: &str| {
             Err(ConfigError {
                 field,
@@ -249,21 +253,49 @@ impl ConnectionConfigBuilder {
                 &format!("security.protocol={protocol} needs a SASL mechanism and credentials"),
             );
         }
-        c.tls = if protocol.uses_tls() {
-            let tls = c.security.tls.client_config().map_err(|e| ConfigError {
-                field: e.setting,
-                reason: e.reason,
-            })?;
-            if !c.security.tls.verify_hostname {
-                tracing::warn!(
-                    client_id = %c.client_id,
-                    "TLS hostname verification is off (ssl.endpoint.identification.algorithm is empty): \
-                     any certificate signed by a trusted CA is accepted for any broker"
-                );
-            }
-            Some(tls)
-        } else {
-            None
+        #[cfg(not(feature = "tls"))]
+        if protocol.uses_tls() {
+            return fail(
+                "security.protocol",
+                &format!(
+                    "{protocol} needs TLS, which this build leaves out (krafka-net's `tls` \
+                     feature, on by default in the krafka facade)"
+                ),
+            );
+        }
+        #[cfg(not(feature = "tls"))]
+        if let Some(sasl) = &c.security.sasl
+            && matches!(sasl.mechanism, crate::security::SaslMechanism::Scram { .. })
+        {
+            return fail(
+                "sasl.mechanism",
+                &format!(
+                    "{} needs HMAC and PBKDF2 from aws-lc-rs, which this build leaves out \
+                     (krafka-net's `tls` feature, on by default in the krafka facade)",
+                    sasl.mechanism.name()
+                ),
+            );
+        }
+        #[cfg(feature = "tls")]
+        let c = {
+            let mut c = c;
+            c.tls = if protocol.uses_tls() {
+                let tls = c.security.tls.client_config().map_err(|e| ConfigError {
+                    field: e.setting,
+                    reason: e.reason,
+                })?;
+                if !c.security.tls.verify_hostname {
+                    tracing::warn!(
+                        client_id = %c.client_id,
+                        "TLS hostname verification is off (ssl.endpoint.identification.algorithm is empty): \
+                         any certificate signed by a trusted CA is accepted for any broker"
+                    );
+                }
+                Some(tls)
+            } else {
+                None
+            };
+            c
         };
         Ok(c)
     }
@@ -297,7 +329,42 @@ mod tests {
             c.security.protocol,
             crate::security::SecurityProtocol::Plaintext
         );
+        #[cfg(feature = "tls")]
         assert!(c.tls_client_config().is_none());
+    }
+
+    /// `.ci/run` runs this in a build without the `tls` feature.
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn without_tls_ssl_and_scram_are_refused_by_name() {
+        use crate::security::{SaslConfig, SecurityConfig, TlsConfig};
+        for security in [
+            SecurityConfig::ssl(TlsConfig::default()),
+            SecurityConfig::sasl_ssl(TlsConfig::default(), SaslConfig::plain("u", "p")),
+        ] {
+            let err = ConnectionConfig::builder()
+                .security(security)
+                .build()
+                .unwrap_err();
+            assert_eq!(err.field, "security.protocol");
+            assert!(err.reason.contains("`tls` feature"), "{}", err.reason);
+        }
+        let err = ConnectionConfig::builder()
+            .security(SecurityConfig::sasl_plaintext(SaslConfig::scram_sha256(
+                "u", "p",
+            )))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.field, "sasl.mechanism");
+        assert!(
+            err.reason.starts_with("SCRAM-SHA-256 needs"),
+            "{}",
+            err.reason
+        );
+        let plain = ConnectionConfig::builder()
+            .security(SecurityConfig::sasl_plaintext(SaslConfig::plain("u", "p")))
+            .build();
+        assert!(plain.is_ok(), "PLAIN over plaintext needs no TLS");
     }
 
     #[test]

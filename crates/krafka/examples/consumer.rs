@@ -1,7 +1,7 @@
 //! A consumer-group member with a rebalance listener: records arrive in order per partition,
 //! and offsets of the records handed out are committed in the background and on close.
 //!
-//! Run: `cargo run -p krafka --example consumer` (an embedded mock cluster, filled first), or
+//! Run: `cargo run -p krafka-client --example consumer` (an embedded mock cluster, filled first), or
 //! set `KRAFKA_BOOTSTRAP=host:port` to read the topic `orders` of a real one.
 
 #![allow(clippy::print_stdout)]

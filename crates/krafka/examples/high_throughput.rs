@@ -2,7 +2,7 @@
 //! 64 MiB of buffer memory; fetches of at least 64 KiB), a window of outstanding deliveries,
 //! and the producer's metrics to see what the batches look like.
 //!
-//! Run: `cargo run --release -p krafka --example high_throughput` (an embedded mock cluster),
+//! Run: `cargo run --release -p krafka-client --example high_throughput` (an embedded mock cluster),
 //! or set `KRAFKA_BOOTSTRAP=host:port`.
 
 #![allow(clippy::print_stdout)]

@@ -1,6 +1,6 @@
 //! A producer: keyed records, each awaited for its offset, through one `Krafka` handle.
 //!
-//! Run: `cargo run -p krafka --example producer` (an embedded mock cluster), or set
+//! Run: `cargo run -p krafka-client --example producer` (an embedded mock cluster), or set
 //! `KRAFKA_BOOTSTRAP=host:port` to use a real one (the topic `orders` must exist there).
 
 #![allow(clippy::print_stdout)]

@@ -2,7 +2,7 @@
 //! broker to install, and faults on demand. Here the application's "send an order" function is
 //! checked to survive a leader that refuses its first produce.
 //!
-//! Run: `cargo run -p krafka --example testing_with_mock` (or copy the pattern into a
+//! Run: `cargo run -p krafka-client --example testing_with_mock` (or copy the pattern into a
 //! `#[tokio::test]`).
 
 #![allow(clippy::print_stdout, clippy::expect_used)]

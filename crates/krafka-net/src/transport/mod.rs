@@ -10,6 +10,10 @@
 //! only addition is ciphertext rustls still holds when the socket would block, which
 //! [`Transport::has_pending_output`] and [`Transport::flush_output`] let the writer finish.
 
+#[cfg(feature = "tls")]
+pub mod tls;
+#[cfg(not(feature = "tls"))]
+#[path = "no_tls.rs"]
 pub mod tls;
 
 use std::io::{self, IoSlice};
@@ -39,13 +43,17 @@ impl Transport {
     /// Cancel-safe: dropping the future drops the half-open socket.
     pub async fn connect(addr: &str, config: &ConnectionConfig) -> Result<Self, NetError> {
         let stream = Self::connect_tcp(addr, config).await?;
+        #[cfg(not(feature = "tls"))]
+        return Ok(Self::Tcp(stream));
+        #[cfg(feature = "tls")]
         match config.tls_client_config() {
             Some(tls) => {
-                let name =
-                    crate::security::tls::server_name(addr).map_err(|reason| NetError::Tls {
+                let name = crate::security::tls::setup::server_name(addr).map_err(|reason| {
+                    NetError::Tls {
                         addr: addr.to_owned(),
                         reason: reason.into(),
-                    })?;
+                    }
+                })?;
                 let stream = TlsStream::handshake(stream, tls.clone(), name, addr).await?;
                 Ok(Self::Tls(Box::new(stream)))
             }

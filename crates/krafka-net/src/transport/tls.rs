@@ -26,7 +26,7 @@ use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 
 use crate::error::NetError;
-use crate::security::tls::describe_tls_error;
+use crate::security::tls::setup::describe_tls_error;
 
 /// Ciphertext read from the socket per system call, at most.
 const CIPHER_READ: usize = 64 * 1024;
@@ -111,7 +111,7 @@ impl TlsStream {
         name: ServerName<'static>,
         addr: &str,
     ) -> Result<Self, NetError> {
-        let host = crate::security::tls::host_of(addr).to_owned();
+        let host = crate::security::tls::setup::host_of(addr).to_owned();
         let tls_error = |reason: String| NetError::Tls {
             addr: addr.to_owned(),
             reason: reason.into(),

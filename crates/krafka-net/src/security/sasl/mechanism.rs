@@ -5,7 +5,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::oauthbearer::{self, OAuthBearerTokenProvider};
-use super::scram::{ScramClient, ScramHash};
+#[cfg(feature = "tls")]
+use super::scram::ScramClient;
+use super::scram_hash::ScramHash;
 use super::step::{Reply, SaslFailure};
 use crate::security::secret::Secret;
 
@@ -146,6 +148,7 @@ pub enum Authenticator {
         message: Option<Secret>,
     },
     /// SCRAM: three messages.
+    #[cfg(feature = "tls")]
     Scram(ScramClient),
     /// OAUTHBEARER: one message carrying the token.
     OAuthBearer(oauthbearer::OAuthBearerClient),
@@ -159,6 +162,7 @@ impl Authenticator {
                 .take()
                 .map(|m| m.expose().as_bytes().to_vec())
                 .ok_or_else(|| SaslFailure::new("PLAIN message asked for twice")),
+            #[cfg(feature = "tls")]
             Self::Scram(scram) => scram.client_first(),
             Self::OAuthBearer(client) => client.first_message(),
         }
@@ -169,6 +173,7 @@ impl Authenticator {
         match self {
             // Kafka answers a PLAIN message with an empty challenge and no error.
             Self::Plain { .. } => Ok(Reply::Done),
+            #[cfg(feature = "tls")]
             Self::Scram(scram) => {
                 if scram.is_done() {
                     return Err(SaslFailure::new("message after the SCRAM exchange ended"));
@@ -196,11 +201,20 @@ pub async fn authenticator(config: &SaslConfig) -> Result<Authenticator, SaslFai
         SaslMechanism::Plain { username, password } => Authenticator::Plain {
             message: Some(plain_message(username, password)),
         },
+        #[cfg(feature = "tls")]
         SaslMechanism::Scram {
             hash,
             username,
             password,
         } => Authenticator::Scram(ScramClient::new(*hash, username, password.clone())?),
+        // The connection settings refuse SCRAM in this build before any connection is made.
+        #[cfg(not(feature = "tls"))]
+        SaslMechanism::Scram { hash, .. } => {
+            return Err(SaslFailure::new(format!(
+                "{} needs krafka-net's `tls` feature (HMAC and PBKDF2 from aws-lc-rs)",
+                hash.mechanism()
+            )));
+        }
         SaslMechanism::OAuthBearer { provider } => {
             let token = provider
                 .token(std::time::SystemTime::now())

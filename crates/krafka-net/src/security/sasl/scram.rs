@@ -9,6 +9,7 @@ use aws_lc_rs::{digest, hmac, pbkdf2};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
+pub use super::scram_hash::ScramHash;
 use super::step::SaslFailure;
 use crate::security::Secret;
 
@@ -18,24 +19,8 @@ pub const MIN_ITERATIONS: u32 = 4096;
 /// (Kafka's brokers store at most 16384).
 pub const MAX_ITERATIONS: u32 = 100_000;
 
-/// The hash a SCRAM mechanism uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScramHash {
-    /// SCRAM-SHA-256.
-    Sha256,
-    /// SCRAM-SHA-512.
-    Sha512,
-}
-
+// The crypto of each hash; the hash itself (a name) is configuration, in `scram_hash`.
 impl ScramHash {
-    /// The mechanism name.
-    pub fn mechanism(self) -> &'static str {
-        match self {
-            Self::Sha256 => "SCRAM-SHA-256",
-            Self::Sha512 => "SCRAM-SHA-512",
-        }
-    }
-
     fn hmac(self) -> hmac::Algorithm {
         match self {
             Self::Sha256 => hmac::HMAC_SHA256,

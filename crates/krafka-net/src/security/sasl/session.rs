@@ -177,6 +177,7 @@ mod tests {
     use super::super::mechanism::plain_message;
     use super::*;
     use crate::security::Secret;
+    #[cfg(feature = "tls")]
     use crate::security::sasl::{ScramClient, ScramHash};
 
     fn plain() -> SaslSession {
@@ -250,6 +251,7 @@ mod tests {
         assert!(s.on_authenticate(0, None, b"", 0).is_err());
     }
 
+    #[cfg(feature = "tls")]
     #[test]
     fn scram_takes_two_rounds() {
         let mut s = SaslSession::new(
