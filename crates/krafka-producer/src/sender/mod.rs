@@ -16,6 +16,7 @@ pub(crate) mod broker;
 mod event;
 pub(crate) mod idempotence;
 mod outcome;
+mod resolve;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
@@ -188,15 +189,16 @@ impl Sender {
                 }
                 None => events.recv().await,
             };
-            if let Some(event) = event {
-                self.handle(event);
-            }
+            // One instant for the whole pass: answers handled in it start their backoffs at it.
             let now = Instant::now();
+            if let Some(event) = event {
+                self.handle(event, now);
+            }
             self.fire_lingers(now);
             // Lingers seal into the channel; take those (and anything else queued) before
             // draining, so that each partition's batches are seen in order.
             while let Ok(event) = events.try_recv() {
-                self.handle(event);
+                self.handle(event, now);
             }
             self.expire(now);
             self.advance_identity(now);
@@ -241,7 +243,7 @@ impl Sender {
         at
     }
 
-    fn handle(&mut self, event: Event) {
+    fn handle(&mut self, event: Event, now: Instant) {
         match event {
             Event::Sealed(batch) => {
                 self.arrivals += 1;
@@ -268,7 +270,7 @@ impl Sender {
                 request_id,
                 result,
                 latency,
-            } => self.on_response(request_id, result, latency),
+            } => self.on_response(request_id, result, latency, now),
             Event::ProducerId(result) => self.on_producer_id(result),
             Event::MetadataRefreshed => self.refresh_pending = false,
             Event::Close(done) => {
@@ -568,7 +570,7 @@ impl Sender {
         }
         let sent = !picked.is_empty();
         for (broker, (batches, _)) in picked {
-            self.send_request(broker, batches);
+            self.send_request(broker, batches, now);
         }
         sent
     }
@@ -586,7 +588,7 @@ impl Sender {
         });
     }
 
-    fn send_request(&mut self, broker: i32, batches: Vec<(usize, ProducerBatch)>) {
+    fn send_request(&mut self, broker: i32, batches: Vec<(usize, ProducerBatch)>, now: Instant) {
         let mut topic_data: Vec<TopicProduceData> = Vec::new();
         for (_, batch) in &batches {
             let data = PartitionProduceData {
@@ -637,6 +639,7 @@ impl Sender {
                 request_id,
                 JobResult::Failed { error, sent: false },
                 Duration::ZERO,
+                now,
             );
         }
     }
@@ -729,8 +732,8 @@ mod tests {
         let retry_at = pass + Duration::from_millis(1);
         queue_retry(&mut sender, pass, retry_at);
         sender.decided_at = pass;
-        // The sender is descheduled until after the backoff has ended.
-        std::thread::sleep(Duration::from_millis(5));
+        // However late the sender computes its wake-up (the backoff may have ended by then), it
+        // decides with the pass's instant: no clock is read.
         assert_eq!(sender.next_deadline(), Some(retry_at));
     }
 
