@@ -38,6 +38,18 @@ pub enum Phase {
     Stable,
 }
 
+impl Phase {
+    /// Kafka's name for the phase, as ListGroups and DescribeGroups report it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Empty => "Empty",
+            Phase::PreparingRebalance => "PreparingRebalance",
+            Phase::CompletingRebalance => "CompletingRebalance",
+            Phase::Stable => "Stable",
+        }
+    }
+}
+
 /// One member.
 #[derive(Debug, Clone)]
 pub struct Member {

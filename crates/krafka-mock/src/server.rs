@@ -199,7 +199,7 @@ async fn respond(
         Control::Disconnect => return Err("fault: disconnect"),
         Control::NoAnswer => return Err(NO_ANSWER),
         Control::Error(code) => {
-            return match faults::error_response(&request, code) {
+            return match handlers::error_response(&request, code) {
                 Some(response) => write_response(out, correlation_id, api_key, version, &response)
                     .map(|()| Throttled(0)),
                 None => Err("fault: no error response for this API"),
@@ -208,7 +208,7 @@ async fn respond(
         Control::ApplyThenDisconnect | Control::ApplyThenError(_) => {}
     }
     let error_body = match control {
-        Control::ApplyThenError(code) => faults::error_response(&request, code),
+        Control::ApplyThenError(code) => handlers::error_response(&request, code),
         _ => None,
     };
     let response = handlers::handle(ctx, version, &client_id, request).await;

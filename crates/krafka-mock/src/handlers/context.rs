@@ -1,6 +1,9 @@
-//! What a handler is given: where it runs ([`BrokerContext`]), and who coordinates a group.
+//! What a handler is given: where it runs ([`BrokerContext`]), who coordinates a group, and
+//! Kafka's text for a per-item error.
 
 use std::sync::Arc;
+
+use krafka_protocol::{ErrorCode, StrBytes};
 
 use crate::state::ClusterState;
 
@@ -29,4 +32,11 @@ pub fn is_coordinator(ctx: &BrokerContext, group: &str) -> bool {
         .map(|b| b.node_id)
         .collect();
     ctx.state.groups.coordinator(group, &up) == Some(ctx.node_id)
+}
+
+/// The `error_message` of a per-item result: Kafka's text for an error, none for success.
+pub fn error_message(error: ErrorCode) -> Option<StrBytes> {
+    error
+        .is_error()
+        .then(|| StrBytes::from_static_str(error.message()))
 }

@@ -68,3 +68,30 @@ pub fn handle(
         ..Default::default()
     }
 }
+
+/// The versions this handler serves, as ApiVersions advertises them.
+pub(super) const API: (krafka_protocol::ApiKey, i16, i16) =
+    (krafka_protocol::ApiKey::CREATE_TOPICS, 0, 7);
+
+/// The answer when a fault hook refuses `request` with `code`: a real answer's shape, with the
+/// error wherever this API carries one.
+pub(super) fn error_response(
+    request: &krafka_protocol::messages::CreateTopicsRequest,
+    code: krafka_protocol::ErrorCode,
+) -> krafka_protocol::messages::CreateTopicsResponse {
+    let e = code.0;
+    krafka_protocol::messages::CreateTopicsResponse {
+        topics: request
+            .topics
+            .iter()
+            .map(
+                |t| krafka_protocol::messages::create_topics_response::CreatableTopicResult {
+                    name: t.name.clone(),
+                    error_code: e,
+                    ..Default::default()
+                },
+            )
+            .collect(),
+        ..Default::default()
+    }
+}

@@ -288,3 +288,42 @@ fn join(batches: Vec<Bytes>) -> Bytes {
         }
     }
 }
+
+/// The versions this handler serves, as ApiVersions advertises them.
+pub(super) const API: (krafka_protocol::ApiKey, i16, i16) = (krafka_protocol::ApiKey::FETCH, 4, 17);
+
+/// The answer when a fault hook refuses `request` with `code`: a real answer's shape, with the
+/// error wherever this API carries one.
+pub(super) fn error_response(
+    request: &krafka_protocol::messages::FetchRequest,
+    code: krafka_protocol::ErrorCode,
+) -> krafka_protocol::messages::FetchResponse {
+    let e = code.0;
+    krafka_protocol::messages::FetchResponse {
+        error_code: e,
+        responses: request
+            .topics
+            .iter()
+            .map(
+                |t| krafka_protocol::messages::fetch_response::FetchableTopicResponse {
+                    topic: t.topic.clone(),
+                    topic_id: t.topic_id,
+                    partitions: t
+                        .partitions
+                        .iter()
+                        .map(
+                            |p| krafka_protocol::messages::fetch_response::PartitionData {
+                                partition_index: p.partition,
+                                error_code: e,
+                                high_watermark: -1,
+                                ..Default::default()
+                            },
+                        )
+                        .collect(),
+                    ..Default::default()
+                },
+            )
+            .collect(),
+        ..Default::default()
+    }
+}

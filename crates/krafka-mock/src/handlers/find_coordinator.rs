@@ -68,3 +68,35 @@ pub fn handle(
         },
     }
 }
+
+/// The versions this handler serves, as ApiVersions advertises them.
+pub(super) const API: (krafka_protocol::ApiKey, i16, i16) =
+    (krafka_protocol::ApiKey::FIND_COORDINATOR, 0, 6);
+
+/// The answer when a fault hook refuses `request` with `code`: a real answer's shape, with the
+/// error wherever this API carries one.
+pub(super) fn error_response(
+    request: &krafka_protocol::messages::FindCoordinatorRequest,
+    code: krafka_protocol::ErrorCode,
+) -> krafka_protocol::messages::FindCoordinatorResponse {
+    let e = code.0;
+    krafka_protocol::messages::FindCoordinatorResponse {
+        error_code: e,
+        node_id: -1,
+        port: -1,
+        coordinators: request
+            .coordinator_keys
+            .iter()
+            .map(
+                |key| krafka_protocol::messages::find_coordinator_response::Coordinator {
+                    key: key.clone(),
+                    node_id: -1,
+                    port: -1,
+                    error_code: e,
+                    ..Default::default()
+                },
+            )
+            .collect(),
+        ..Default::default()
+    }
+}

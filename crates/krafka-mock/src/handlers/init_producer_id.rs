@@ -27,3 +27,22 @@ pub fn handle(ctx: &BrokerContext, request: &InitProducerIdRequest) -> InitProdu
         },
     }
 }
+
+/// The versions this handler serves, as ApiVersions advertises them.
+pub(super) const API: (krafka_protocol::ApiKey, i16, i16) =
+    (krafka_protocol::ApiKey::INIT_PRODUCER_ID, 0, 5);
+
+/// The answer when a fault hook refuses `request` with `code`: a real answer's shape, with the
+/// error wherever this API carries one.
+pub(super) fn error_response(
+    _request: &krafka_protocol::messages::InitProducerIdRequest,
+    code: krafka_protocol::ErrorCode,
+) -> krafka_protocol::messages::InitProducerIdResponse {
+    let e = code.0;
+    krafka_protocol::messages::InitProducerIdResponse {
+        error_code: e,
+        producer_id: -1,
+        producer_epoch: -1,
+        ..Default::default()
+    }
+}

@@ -61,3 +61,36 @@ pub fn handle(
         ..Default::default()
     }
 }
+
+/// The versions this handler serves, as ApiVersions advertises them.
+pub(super) const API: (krafka_protocol::ApiKey, i16, i16) =
+    (krafka_protocol::ApiKey::LIST_OFFSETS, 1, 9);
+
+/// The answer when a fault hook refuses `request` with `code`: a real answer's shape, with the
+/// error wherever this API carries one.
+pub(super) fn error_response(
+    request: &krafka_protocol::messages::ListOffsetsRequest,
+    code: krafka_protocol::ErrorCode,
+) -> krafka_protocol::messages::ListOffsetsResponse {
+    let e = code.0;
+    krafka_protocol::messages::ListOffsetsResponse {
+        topics: request
+            .topics
+            .iter()
+            .map(|t| krafka_protocol::messages::list_offsets_response::ListOffsetsTopicResponse {
+                name: t.name.clone(),
+                partitions: t
+                    .partitions
+                    .iter()
+                    .map(|p| krafka_protocol::messages::list_offsets_response::ListOffsetsPartitionResponse {
+                        partition_index: p.partition_index,
+                        error_code: e,
+                        ..Default::default()
+                    })
+                    .collect(),
+                ..Default::default()
+            })
+            .collect(),
+        ..Default::default()
+    }
+}

@@ -118,3 +118,32 @@ fn describe(ctx: &BrokerContext, name: &str, topic: &Topic, version: i16) -> Met
         ..Default::default()
     }
 }
+
+/// The versions this handler serves, as ApiVersions advertises them.
+pub(super) const API: (krafka_protocol::ApiKey, i16, i16) =
+    (krafka_protocol::ApiKey::METADATA, 0, 12);
+
+/// The answer when a fault hook refuses `request` with `code`: a real answer's shape, with the
+/// error wherever this API carries one.
+pub(super) fn error_response(
+    request: &krafka_protocol::messages::MetadataRequest,
+    code: krafka_protocol::ErrorCode,
+) -> krafka_protocol::messages::MetadataResponse {
+    let e = code.0;
+    krafka_protocol::messages::MetadataResponse {
+        topics: request
+            .topics
+            .iter()
+            .flatten()
+            .map(
+                |t| krafka_protocol::messages::metadata_response::MetadataResponseTopic {
+                    error_code: e,
+                    name: t.name.clone(),
+                    topic_id: t.topic_id,
+                    ..Default::default()
+                },
+            )
+            .collect(),
+        ..Default::default()
+    }
+}

@@ -73,3 +73,41 @@ pub fn handle(
         ..Default::default()
     })
 }
+
+/// The versions this handler serves, as ApiVersions advertises them.
+pub(super) const API: (krafka_protocol::ApiKey, i16, i16) =
+    (krafka_protocol::ApiKey::PRODUCE, 3, 11);
+
+/// The answer when a fault hook refuses `request` with `code`: a real answer's shape, with the
+/// error wherever this API carries one.
+pub(super) fn error_response(
+    request: &krafka_protocol::messages::ProduceRequest,
+    code: krafka_protocol::ErrorCode,
+) -> krafka_protocol::messages::ProduceResponse {
+    let e = code.0;
+    krafka_protocol::messages::ProduceResponse {
+        responses: request
+            .topic_data
+            .iter()
+            .map(
+                |t| krafka_protocol::messages::produce_response::TopicProduceResponse {
+                    name: t.name.clone(),
+                    partition_responses: t
+                        .partition_data
+                        .iter()
+                        .map(|p| {
+                            krafka_protocol::messages::produce_response::PartitionProduceResponse {
+                                index: p.index,
+                                error_code: e,
+                                base_offset: -1,
+                                ..Default::default()
+                            }
+                        })
+                        .collect(),
+                    ..Default::default()
+                },
+            )
+            .collect(),
+        ..Default::default()
+    }
+}

@@ -1,18 +1,11 @@
-//! OffsetCommit v2-9 and OffsetFetch v1-9 (v8+ for several groups at once), answered by the
-//! group's coordinator only (NOT_COORDINATOR elsewhere). A commit is either simple (generation
-//! -1, for consumers outside any group) or from a current member of the group's current
-//! generation (UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION, REBALANCE_IN_PROGRESS otherwise).
+//! OffsetFetch v1-9 (v8+ for several groups at once), answered by the group's coordinator
+//! only (NOT_COORDINATOR elsewhere).
 
-use krafka_protocol::messages::offset_commit_response::{
-    OffsetCommitResponsePartition, OffsetCommitResponseTopic,
-};
 use krafka_protocol::messages::offset_fetch_response::{
     OffsetFetchResponseGroup, OffsetFetchResponsePartition, OffsetFetchResponsePartitions,
     OffsetFetchResponseTopic, OffsetFetchResponseTopics,
 };
-use krafka_protocol::messages::{
-    OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse,
-};
+use krafka_protocol::messages::{OffsetFetchRequest, OffsetFetchResponse};
 use krafka_protocol::{ErrorCode, StrBytes};
 
 use super::context::{BrokerContext, is_coordinator};
@@ -20,75 +13,6 @@ use crate::groups::Committed;
 
 /// Committed offsets of one topic: (partition, committed or `None` when never committed).
 type TopicOffsets = (StrBytes, Vec<(i32, Option<Committed>)>);
-
-/// Answers an OffsetCommit request.
-pub fn commit(ctx: &BrokerContext, request: &OffsetCommitRequest) -> OffsetCommitResponse {
-    let group = request.group_id.as_str();
-    let refusal = if !is_coordinator(ctx, group) {
-        Some(ErrorCode::NOT_COORDINATOR)
-    } else if request.generation_id_or_member_epoch >= 0 {
-        // A commit from a generation must come from a current member of it.
-        ctx.state
-            .memberships
-            .with(group, |g| {
-                g.may_commit(&request.member_id, request.generation_id_or_member_epoch)
-            })
-            .err()
-    } else {
-        None
-    };
-    let topics = request
-        .topics
-        .iter()
-        .map(|t| {
-            let topic = ctx.state.topic(&t.name);
-            let partitions = t
-                .partitions
-                .iter()
-                .map(|p| {
-                    let exists = topic.as_ref().is_some_and(|tp| {
-                        (0..tp.partitions.len() as i32).contains(&p.partition_index)
-                    });
-                    let error = match refusal {
-                        Some(e) => e,
-                        None if !exists => ErrorCode::UNKNOWN_TOPIC_OR_PARTITION,
-                        None => {
-                            ctx.state.groups.commit(
-                                group,
-                                &t.name,
-                                p.partition_index,
-                                Committed {
-                                    offset: p.committed_offset,
-                                    leader_epoch: p.committed_leader_epoch,
-                                    metadata: p
-                                        .committed_metadata
-                                        .as_deref()
-                                        .unwrap_or_default()
-                                        .to_string(),
-                                },
-                            );
-                            ErrorCode::NONE
-                        }
-                    };
-                    OffsetCommitResponsePartition {
-                        partition_index: p.partition_index,
-                        error_code: error.0,
-                        ..Default::default()
-                    }
-                })
-                .collect();
-            OffsetCommitResponseTopic {
-                name: t.name.clone(),
-                partitions,
-                ..Default::default()
-            }
-        })
-        .collect();
-    OffsetCommitResponse {
-        topics,
-        ..Default::default()
-    }
-}
 
 /// The committed offsets of `group` for the requested partitions (all when `None`), as
 /// (topic, [(partition, committed)]), with -1 for partitions never committed.
@@ -125,7 +49,7 @@ fn lookup(
 }
 
 /// Answers an OffsetFetch request.
-pub fn fetch(
+pub fn handle(
     ctx: &BrokerContext,
     version: i16,
     request: &OffsetFetchRequest,
@@ -214,6 +138,34 @@ pub fn fetch(
         .collect();
     OffsetFetchResponse {
         topics,
+        ..Default::default()
+    }
+}
+
+/// The versions this handler serves, as ApiVersions advertises them.
+pub(super) const API: (krafka_protocol::ApiKey, i16, i16) =
+    (krafka_protocol::ApiKey::OFFSET_FETCH, 1, 9);
+
+/// The answer when a fault hook refuses `request` with `code`: a real answer's shape, with the
+/// error wherever this API carries one.
+pub(super) fn error_response(
+    request: &krafka_protocol::messages::OffsetFetchRequest,
+    code: krafka_protocol::ErrorCode,
+) -> krafka_protocol::messages::OffsetFetchResponse {
+    let e = code.0;
+    krafka_protocol::messages::OffsetFetchResponse {
+        error_code: e,
+        groups: request
+            .groups
+            .iter()
+            .map(
+                |g| krafka_protocol::messages::offset_fetch_response::OffsetFetchResponseGroup {
+                    group_id: g.group_id.clone(),
+                    error_code: e,
+                    ..Default::default()
+                },
+            )
+            .collect(),
         ..Default::default()
     }
 }

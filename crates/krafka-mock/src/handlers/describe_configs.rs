@@ -1,21 +1,16 @@
-//! DeleteTopics v0-6, CreatePartitions v0-3 and DescribeConfigs v0-4: the topic administration
-//! a client's admin API and tests need. Configs are Kafka's defaults for the usual topic keys,
-//! overridden by what CreateTopics set; broker resources report the mock's own settings.
+//! DescribeConfigs v0-4: configs are Kafka's defaults for the usual topic keys, overridden by
+//! what CreateTopics set; broker resources report the mock's own settings.
 
 use std::collections::BTreeMap;
 
-use krafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
-use krafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use krafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult,
 };
-use krafka_protocol::messages::{
-    CreatePartitionsRequest, CreatePartitionsResponse, DeleteTopicsRequest, DeleteTopicsResponse,
-    DescribeConfigsRequest, DescribeConfigsResponse,
-};
-use krafka_protocol::{ErrorCode, StrBytes, Uuid};
+use krafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+use krafka_protocol::{ErrorCode, StrBytes};
 
 use super::context::BrokerContext;
+use super::context::error_message;
 
 /// Kafka's defaults for the topic configs clients ask about most.
 pub const TOPIC_DEFAULTS: &[(&str, &str)] = &[
@@ -36,99 +31,8 @@ const DYNAMIC_TOPIC_CONFIG: i8 = 1;
 const STATIC_BROKER_CONFIG: i8 = 4;
 const DEFAULT_CONFIG: i8 = 5;
 
-fn message(error: ErrorCode) -> Option<StrBytes> {
-    error
-        .is_error()
-        .then(|| StrBytes::from_static_str(error.message()))
-}
-
-/// Answers a DeleteTopics request (by name, or by topic id from v6).
-pub fn delete_topics(
-    ctx: &BrokerContext,
-    version: i16,
-    request: &DeleteTopicsRequest,
-) -> DeleteTopicsResponse {
-    let state = &ctx.state;
-    let wanted: Vec<(Option<StrBytes>, Uuid)> = if version >= 6 {
-        request
-            .topics
-            .iter()
-            .map(|t| (t.name.clone(), t.topic_id))
-            .collect()
-    } else {
-        request
-            .topic_names
-            .iter()
-            .map(|n| (Some(n.clone()), Uuid::ZERO))
-            .collect()
-    };
-    let responses = wanted
-        .into_iter()
-        .map(|(name, id)| {
-            let name = name
-                .map(|n| n.to_string())
-                .or_else(|| state.topic_by_id(id).map(|(n, _)| n));
-            let result = match &name {
-                Some(name) => state.delete_topic(name),
-                None => Err(ErrorCode::UNKNOWN_TOPIC_ID),
-            };
-            let error = result.err().unwrap_or(ErrorCode::NONE);
-            DeletableTopicResult {
-                name: name.map(StrBytes::from_string).or(if version >= 6 {
-                    None
-                } else {
-                    Some(StrBytes::new())
-                }),
-                topic_id: if version >= 6 {
-                    result.unwrap_or(id)
-                } else {
-                    Uuid::ZERO
-                },
-                error_code: error.0,
-                error_message: if version >= 5 { message(error) } else { None },
-                ..Default::default()
-            }
-        })
-        .collect();
-    DeleteTopicsResponse {
-        responses,
-        ..Default::default()
-    }
-}
-
-/// Answers a CreatePartitions request (explicit replica assignments are not supported: the
-/// mock places new partitions itself).
-pub fn create_partitions(
-    ctx: &BrokerContext,
-    request: &CreatePartitionsRequest,
-) -> CreatePartitionsResponse {
-    let results = request
-        .topics
-        .iter()
-        .map(|t| {
-            let error = match ctx
-                .state
-                .add_partitions(&t.name, t.count, request.validate_only)
-            {
-                Ok(()) => ErrorCode::NONE,
-                Err(e) => e,
-            };
-            CreatePartitionsTopicResult {
-                name: t.name.clone(),
-                error_code: error.0,
-                error_message: message(error),
-                ..Default::default()
-            }
-        })
-        .collect();
-    CreatePartitionsResponse {
-        results,
-        ..Default::default()
-    }
-}
-
 /// Answers a DescribeConfigs request for topics and brokers.
-pub fn describe_configs(
+pub fn handle(
     ctx: &BrokerContext,
     version: i16,
     request: &DescribeConfigsRequest,
@@ -194,7 +98,7 @@ pub fn describe_configs(
                 .collect();
             DescribeConfigsResult {
                 error_code: error.0,
-                error_message: message(error),
+                error_message: error_message(error),
                 resource_type: r.resource_type,
                 resource_name: r.resource_name.clone(),
                 configs,
@@ -204,6 +108,34 @@ pub fn describe_configs(
         .collect();
     DescribeConfigsResponse {
         results,
+        ..Default::default()
+    }
+}
+
+/// The versions this handler serves, as ApiVersions advertises them.
+pub(super) const API: (krafka_protocol::ApiKey, i16, i16) =
+    (krafka_protocol::ApiKey::DESCRIBE_CONFIGS, 0, 4);
+
+/// The answer when a fault hook refuses `request` with `code`: a real answer's shape, with the
+/// error wherever this API carries one.
+pub(super) fn error_response(
+    request: &krafka_protocol::messages::DescribeConfigsRequest,
+    code: krafka_protocol::ErrorCode,
+) -> krafka_protocol::messages::DescribeConfigsResponse {
+    let e = code.0;
+    krafka_protocol::messages::DescribeConfigsResponse {
+        results: request
+            .resources
+            .iter()
+            .map(|res| {
+                krafka_protocol::messages::describe_configs_response::DescribeConfigsResult {
+                    error_code: e,
+                    resource_type: res.resource_type,
+                    resource_name: res.resource_name.clone(),
+                    ..Default::default()
+                }
+            })
+            .collect(),
         ..Default::default()
     }
 }
