@@ -155,6 +155,7 @@ async fn respond(
         api_key,
         version,
         correlation_id,
+        peer: ctx.peer,
         at: Instant::now(),
     });
     let info = RequestInfo {

@@ -79,6 +79,8 @@ pub struct RequestRecord {
     pub version: i16,
     /// Its correlation id.
     pub correlation_id: i32,
+    /// The client's address: one per connection, so tests can tell connections apart.
+    pub peer: Option<std::net::SocketAddr>,
     /// When it arrived.
     pub at: Instant,
 }

@@ -75,6 +75,10 @@ struct PartitionState {
     /// change, a later batch must not reach the new leader before an earlier one is settled,
     /// or the broker would take its sequence as the producer's first.
     in_flight_broker: i32,
+    /// Which of its leader's `connections_per_broker` connections it is sent on: fixed, so
+    /// that its requests never race each other over two sockets (order and idempotent
+    /// sequences stay intact), and spread, so that every connection carries partitions.
+    slot: usize,
     /// A batch failed: send nothing until `in_flight` is 0, then resend from the oldest.
     hold: bool,
     /// The next sequence to stamp (idempotence).
@@ -95,11 +99,14 @@ struct PartitionState {
 /// A request waiting for its answer.
 #[derive(Debug)]
 struct InFlightRequest {
-    broker: i32,
+    lane: LaneKey,
     batches: Vec<(usize, ProducerBatch)>,
 }
 
-/// A broker's lane and how many of our requests it has.
+/// A lane: one broker and one slot of its connection bundle.
+type LaneKey = (i32, usize);
+
+/// A lane (one connection to a broker) and how many of our requests it has.
 #[derive(Debug)]
 struct BrokerLane {
     jobs: UnboundedSender<ProduceJob>,
@@ -114,7 +121,7 @@ pub(crate) struct Sender {
     events_tx: UnboundedSender<Event>,
     partitions: Vec<PartitionState>,
     index: HashMap<(Arc<str>, i32), usize>,
-    brokers: HashMap<i32, BrokerLane>,
+    brokers: HashMap<LaneKey, BrokerLane>,
     requests: HashMap<u64, InFlightRequest>,
     next_request: u64,
     linger: VecDeque<(Instant, Arc<PartitionQueue>, u64)>,
@@ -288,7 +295,9 @@ impl Sender {
             return i;
         }
         let i = self.partitions.len();
+        let connections = self.metadata.pool().config().connections_per_broker;
         self.partitions.push(PartitionState {
+            slot: broker::connection_slot(&tp.topic, tp.partition, connections),
             tp: tp.clone(),
             queue: VecDeque::new(),
             in_flight: 0,
@@ -477,7 +486,7 @@ impl Sender {
             self.seen_generation = snapshot.generation;
             self.accumulator.grow_topics(&snapshot);
         }
-        let mut picked: HashMap<i32, (Vec<(usize, ProducerBatch)>, usize)> = HashMap::new();
+        let mut picked: HashMap<LaneKey, (Vec<(usize, ProducerBatch)>, usize)> = HashMap::new();
         let mut need_metadata = false;
         let count = self.partitions.len();
         for step in 0..count {
@@ -517,14 +526,15 @@ impl Sender {
             if p.in_flight > 0 && p.in_flight_broker != leader.broker {
                 continue;
             }
-            let broker_busy = self
+            let lane = (leader.broker, p.slot);
+            let lane_busy = self
                 .brokers
-                .get(&leader.broker)
+                .get(&lane)
                 .is_some_and(|b| b.in_flight >= self.config.max_in_flight_requests_per_connection);
-            if broker_busy {
+            if lane_busy {
                 continue;
             }
-            let entry = picked.entry(leader.broker).or_default();
+            let entry = picked.entry(lane).or_default();
             let size = head.size();
             if !entry.0.is_empty() && entry.1 + size > self.config.max_request_size {
                 continue;
@@ -569,8 +579,8 @@ impl Sender {
             self.refresh_metadata();
         }
         let sent = !picked.is_empty();
-        for (broker, (batches, _)) in picked {
-            self.send_request(broker, batches, now);
+        for (lane, (batches, _)) in picked {
+            self.send_request(lane, batches, now);
         }
         sent
     }
@@ -588,7 +598,12 @@ impl Sender {
         });
     }
 
-    fn send_request(&mut self, broker: i32, batches: Vec<(usize, ProducerBatch)>, now: Instant) {
+    fn send_request(
+        &mut self,
+        lane_key: LaneKey,
+        batches: Vec<(usize, ProducerBatch)>,
+        now: Instant,
+    ) {
         let mut topic_data: Vec<TopicProduceData> = Vec::new();
         for (_, batch) in &batches {
             let data = PartitionProduceData {
@@ -617,8 +632,12 @@ impl Sender {
         };
         let request_id = self.next_request;
         self.next_request += 1;
-        let lane = self.brokers.entry(broker).or_insert_with(|| BrokerLane {
-            jobs: broker::spawn_lane(broker, self.metadata.pool().clone(), self.events_tx.clone()),
+        let lane = self.brokers.entry(lane_key).or_insert_with(|| BrokerLane {
+            jobs: broker::spawn_lane(
+                lane_key,
+                self.metadata.pool().clone(),
+                self.events_tx.clone(),
+            ),
             in_flight: 0,
         });
         lane.in_flight += 1;
@@ -628,12 +647,17 @@ impl Sender {
             request,
         };
         let lost = lane.jobs.send(job).is_err();
-        self.requests
-            .insert(request_id, InFlightRequest { broker, batches });
+        self.requests.insert(
+            request_id,
+            InFlightRequest {
+                lane: lane_key,
+                batches,
+            },
+        );
         if lost {
             // The lane's tasks are gone: fail the request now (it was never sent) and start a
             // new lane next time.
-            self.brokers.remove(&broker);
+            self.brokers.remove(&lane_key);
             let error = NetError::NoBrokerAvailable { last_error: None };
             self.on_response(
                 request_id,

@@ -29,7 +29,7 @@ impl Sender {
         let Some(request) = self.requests.remove(&request_id) else {
             return;
         };
-        if let Some(lane) = self.brokers.get_mut(&request.broker) {
+        if let Some(lane) = self.brokers.get_mut(&request.lane) {
             lane.in_flight = lane.in_flight.saturating_sub(1);
         }
         for (i, _) in &request.batches {
@@ -50,7 +50,8 @@ impl Sender {
                 }
             }
             JobResult::Failed { error, sent } => {
-                tracing::debug!(broker = request.broker, %error, sent, "produce request failed");
+                tracing::debug!(broker = request.lane.0, slot = request.lane.1, %error, sent,
+                    "produce request failed");
                 let reason: Arc<str> = error.to_string().into();
                 for (i, batch) in request.batches {
                     let facts = self.facts(i, &batch);

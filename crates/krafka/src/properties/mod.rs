@@ -37,6 +37,8 @@ const COMMON: &[&str] = &[
     "reconnect.backoff.max.ms",
     "connections.max.idle.ms",
     "socket.connection.setup.timeout.ms",
+    // Krafka's own (neither Java nor librdkafka has it): connections opened to each broker.
+    "connections.per.broker",
     "metadata.max.age.ms",
     "send.buffer.bytes",
     "receive.buffer.bytes",
@@ -233,8 +235,8 @@ impl Properties {
     }
 
     /// The connection settings these properties give: security (`security.protocol`, `ssl.*`,
-    /// `sasl.*`), reconnect backoff, idle and connect timeouts, socket buffers, client id and
-    /// request timeout.
+    /// `sasl.*`), reconnect backoff, idle and connect timeouts, socket buffers, client id,
+    /// request timeout, and Krafka's own `connections.per.broker`.
     pub fn connection(&self) -> Result<ConnectionConfigBuilder, PropertyError> {
         let mut b = ConnectionConfigBuilder::default();
         apply!(self, b, text: "client.id" => client_id);
@@ -245,6 +247,7 @@ impl Properties {
             "connections.max.idle.ms" => idle_timeout,
             "socket.connection.setup.timeout.ms" => connect_timeout,
         );
+        apply!(self, b, parsed: "connections.per.broker" => connections_per_broker);
         for (key, set) in [
             (
                 "send.buffer.bytes",
