@@ -477,6 +477,18 @@ allow.auto.create.topics=false
     }
 
     #[test]
+    fn connections_per_broker_is_a_property() {
+        let props = Properties::from_pairs([("connections.per.broker", "3")]).unwrap();
+        let config = props.connection().unwrap().build().unwrap();
+        assert_eq!(config.connections_per_broker, 3);
+        let zero = Properties::from_pairs([("connections.per.broker", "0")]).unwrap();
+        let err = zero.connection().unwrap().build().unwrap_err();
+        assert_eq!(err.field, "connections_per_broker");
+        let bad = Properties::from_pairs([("connections.per.broker", "many")]).unwrap();
+        assert_eq!(bad.connection().unwrap_err().key, "connections.per.broker");
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_name_the_key() {
         let err = Properties::from_pairs([("linger.msec", "5")]).unwrap_err();
         assert_eq!(err.key, "linger.msec");
