@@ -15,10 +15,8 @@ use krafka_mock::membership::{Group, JoinOutcome, JoinRequest, Phase};
 use krafka_net::NetError;
 use krafka_protocol::{ErrorCode, StrBytes};
 
-use super::messages::JoinedMember;
-use super::{
-    Answer, Event, GroupMember, Input, JoinAnswer, MemberConfig, Outgoing, Request, State,
-};
+use super::messages::{JoinAnswer, JoinedMember};
+use super::{Answer, Event, GroupMember, Input, MemberConfig, Outgoing, Request, State};
 use crate::config::AssignorKind;
 use crate::record::TopicPartition;
 
