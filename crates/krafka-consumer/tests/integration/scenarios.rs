@@ -15,36 +15,9 @@ use std::time::{Duration, Instant};
 use krafka_consumer::{Consumer, ConsumerBuilder, OffsetReset, TopicPartition};
 use krafka_mock::ScenarioCluster;
 use krafka_producer::{ProducerBuilder, ProducerRecord};
-use krafka_protocol::messages::CreateTopicsRequest;
-use krafka_protocol::messages::create_topics_request::CreatableTopic;
-use krafka_protocol::{ErrorCode, StrBytes};
 
 const PARTITIONS: i32 = 3;
 const HALF: usize = 150;
-
-async fn create_topic(cluster: &ScenarioCluster, topic: &str) {
-    let pool = krafka_net::ConnectionPool::new(krafka_net::ConnectionConfig::default());
-    let conn = pool.get_connection(cluster.first_server()).await.unwrap();
-    let created = conn
-        .send_negotiated(&CreateTopicsRequest {
-            topics: vec![CreatableTopic {
-                name: StrBytes::from_string(topic.to_owned()),
-                num_partitions: PARTITIONS,
-                replication_factor: 1,
-                ..Default::default()
-            }],
-            timeout_ms: 10_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let code = ErrorCode(created.topics[0].error_code);
-    assert!(
-        code.is_ok() || code == ErrorCode::TOPIC_ALREADY_EXISTS,
-        "{code}"
-    );
-    pool.close().await;
-}
 
 /// Produces `HALF` records to every partition, values "p{partition}-{n}" from `from`.
 async fn produce(bootstrap: &str, topic: &str, from: usize) {
@@ -108,11 +81,12 @@ fn expected(from: usize) -> BTreeSet<(i32, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_consumer_group_round_trips() {
+    crate::common::trace();
     let cluster = ScenarioCluster::start().await.unwrap();
     let bootstrap = cluster.bootstrap();
     let topic = ScenarioCluster::unique_topic("krafka-consumer");
     let group = ScenarioCluster::unique_topic("krafka-group");
-    create_topic(&cluster, &topic).await;
+    cluster.create_topic(&topic, PARTITIONS).await.unwrap();
 
     // One member reads the first half of every partition and commits on close.
     produce(bootstrap, &topic, 0).await;

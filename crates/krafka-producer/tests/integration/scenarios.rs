@@ -13,9 +13,8 @@ use bytes::Bytes;
 use krafka_mock::ScenarioCluster;
 use krafka_net::BrokerConnection;
 use krafka_producer::{Compression, ProducerBuilder, ProducerRecord, partition_for_key};
-use krafka_protocol::messages::create_topics_request::CreatableTopic;
+use krafka_protocol::messages::FetchRequest;
 use krafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
-use krafka_protocol::messages::{CreateTopicsRequest, FetchRequest};
 use krafka_protocol::records::{Batch, DecodeOptions, RecordSet};
 use krafka_protocol::{ApiKey, ErrorCode, StrBytes};
 
@@ -86,27 +85,10 @@ async fn every_codec_round_trips() {
         .unwrap();
     let snapshot = producer.metadata().snapshot();
     let broker = snapshot.brokers.values().next().unwrap().clone();
-    // A pool of the test's own, to create the topic and read it back.
+    // A pool of the test's own, to read the topic back.
     let pool = krafka_net::ConnectionPool::new(krafka_net::ConnectionConfig::default());
     let conn = pool.get_connection(&broker.addr()).await.unwrap();
-    let created = conn
-        .send_negotiated(&CreateTopicsRequest {
-            topics: vec![CreatableTopic {
-                name: StrBytes::from_string(topic.clone()),
-                num_partitions: PARTITIONS,
-                replication_factor: 1,
-                ..Default::default()
-            }],
-            timeout_ms: 10_000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let code = ErrorCode(created.topics[0].error_code);
-    assert!(
-        code.is_ok() || code == ErrorCode::TOPIC_ALREADY_EXISTS,
-        "{code}"
-    );
+    cluster.create_topic(&topic, PARTITIONS).await.unwrap();
     producer.close().await;
 
     let mut expected: Vec<Vec<u32>> = vec![Vec::new(); PARTITIONS as usize];

@@ -124,6 +124,8 @@ impl GroupMember {
         let assigned = match rebalance::read_sync(answer) {
             SyncRead::Assigned(assigned) => assigned,
             SyncRead::Rejoin => {
+                tracing::debug!(group = %self.identity.group, generation = self.identity.generation,
+                    "SyncGroup answered REBALANCE_IN_PROGRESS; joining again");
                 self.state = State::Joining;
                 return;
             }
