@@ -118,7 +118,17 @@ fn say(line: &str) {
 fn real_broker_tests(root: &Path, totals: &mut Totals) -> Result<(), String> {
     let external = std::env::var_os("KRAFKA_BOOTSTRAP").is_some();
     let bootstrap = crate::broker::start(root, false)?;
-    let env = [("KRAFKA_BOOTSTRAP", bootstrap.as_str())];
+    // The tansu started here has known deviations a scenario may step around; a cluster named
+    // by KRAFKA_BOOTSTRAP is taken as Kafka unless KRAFKA_BROKER_KIND says otherwise.
+    let kind = if external {
+        std::env::var("KRAFKA_BROKER_KIND").unwrap_or_default()
+    } else {
+        "tansu".to_owned()
+    };
+    let env = [
+        ("KRAFKA_BOOTSTRAP", bootstrap.as_str()),
+        ("KRAFKA_BROKER_KIND", kind.as_str()),
+    ];
     let result = cargo_test(
         root,
         &[

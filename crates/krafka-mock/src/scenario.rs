@@ -28,6 +28,10 @@ const MAX_ANSWER: usize = 1 << 20;
 /// The variable naming a real cluster (`host:port[,host:port…]`) for scenarios.
 pub const BOOTSTRAP_VARIABLE: &str = "KRAFKA_BOOTSTRAP";
 
+/// The variable naming what kind of broker `KRAFKA_BOOTSTRAP` is, when it is one with known
+/// deviations from Apache Kafka: `tansu` (`cargo xtask test` sets it for the tansu it starts).
+pub const BROKER_KIND_VARIABLE: &str = "KRAFKA_BROKER_KIND";
+
 /// A cluster for one scenario: the real broker of `KRAFKA_BOOTSTRAP`, or a one-broker mock
 /// started for the scenario (with topics auto-created, as Kafka's default is).
 pub struct ScenarioCluster {
@@ -78,6 +82,14 @@ impl ScenarioCluster {
                     format!("{} resolves to no address", self.first_server()),
                 )
             })
+    }
+
+    /// Whether the scenario runs on tansu (see [`BROKER_KIND_VARIABLE`]), whose known
+    /// deviations from Kafka a scenario may step around (docs/testing.md lists them).
+    pub fn is_tansu(&self) -> bool {
+        self.mock.is_none()
+            && std::env::var(BROKER_KIND_VARIABLE)
+                .is_ok_and(|kind| kind.eq_ignore_ascii_case("tansu"))
     }
 
     /// The in-process mock, when the scenario runs on one.

