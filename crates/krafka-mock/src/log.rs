@@ -157,25 +157,113 @@ impl PartitionLog {
         Ok(out)
     }
 
-    /// The offset for a ListOffsets timestamp: -2 earliest, -1 latest, -3 the largest
-    /// timestamp, otherwise the first batch whose records reach `timestamp`. Batch-level, since
-    /// records are never decoded here: -3 answers the last offset of the batch holding the
-    /// largest timestamp (what Kafka did before KAFKA-16310 made it the exact record), and a
-    /// timestamp lookup answers the start of the first batch that reaches it.
+    /// The (timestamp, offset) a ListOffsets timestamp asks for, as Kafka answers it: -2 the
+    /// log start, -1 the log end, -3 (KIP-734) the first record with the largest timestamp, -4
+    /// (KIP-405, earliest local) the log start, as on a broker without tiered storage, -5
+    /// (KIP-1005, latest tiered) none (-1, -1) for the same reason; otherwise the first record
+    /// whose timestamp reaches `timestamp`, per record (with its batch's timestamp type), or
+    /// (-1, -1) when none does. Only the one batch that holds the answer is decoded.
     pub fn offset_for(&self, timestamp: i64) -> (i64, i64) {
         match timestamp {
-            -2 => (-1, self.log_start_offset),
+            -2 | -4 => (-1, self.log_start_offset),
             -1 => (-1, self.next_offset),
-            -3 => self
-                .batches
-                .iter()
-                .max_by_key(|b| b.max_timestamp)
-                .map_or((-1, -1), |b| (b.max_timestamp, b.next_offset - 1)),
-            ts => self
-                .batches
-                .iter()
-                .find(|b| b.max_timestamp >= ts)
-                .map_or((-1, -1), |b| (b.max_timestamp, b.base_offset)),
+            -5 => (-1, -1),
+            -3 => {
+                let Some(batch) = self.batches.iter().reduce(|best, b| {
+                    if b.max_timestamp > best.max_timestamp {
+                        b
+                    } else {
+                        best
+                    }
+                }) else {
+                    return (-1, -1);
+                };
+                let found = first_record(batch, |ts| ts >= batch.max_timestamp);
+                found.unwrap_or((batch.max_timestamp, batch.next_offset - 1))
+            }
+            ts if ts < 0 => (-1, -1),
+            ts => {
+                let Some(batch) = self.batches.iter().find(|b| b.max_timestamp >= ts) else {
+                    return (-1, -1);
+                };
+                first_record(batch, |record_ts| record_ts >= ts)
+                    .unwrap_or((batch.max_timestamp, batch.base_offset))
+            }
         }
+    }
+}
+
+/// The (timestamp, offset) of the first record in `batch` whose timestamp `reaches`; `None`
+/// when the batch cannot be read record by record (it was validated on append, so only a
+/// batch a fault corrupted since).
+fn first_record(batch: &StoredBatch, reaches: impl Fn(i64) -> bool) -> Option<(i64, i64)> {
+    let options = DecodeOptions::default();
+    let decoded = RecordBatch::decode(&mut batch.bytes.clone(), &options).ok()?;
+    let records = decoded.records(&options).ok()?;
+    records
+        .filter_map(Result::ok)
+        .find(|r| reaches(r.timestamp))
+        .map(|r| (r.timestamp, r.offset))
+}
+
+#[cfg(test)]
+mod tests {
+    use krafka_protocol::compression::{Codecs, Compression};
+    use krafka_protocol::records::{BatchOptions, RecordBatchBuilder};
+
+    use super::*;
+
+    fn batch(compression: Compression, timestamps: &[i64]) -> Bytes {
+        let mut builder = RecordBatchBuilder::new(BatchOptions {
+            compression,
+            ..Default::default()
+        });
+        for &ts in timestamps {
+            assert!(builder.append(ts, None, Some(b"v"), &[]).is_ok());
+        }
+        builder.finish(&Codecs::default()).unwrap_or_default()
+    }
+
+    #[test]
+    fn timestamps_are_looked_up_per_record_in_every_codec() {
+        for compression in [Compression::None, Compression::Gzip, Compression::Lz4] {
+            let mut log = PartitionLog::default();
+            // Offsets 0-2 with timestamps 100, 300, 200; offsets 3-4 with 250, 400.
+            assert!(log.append(&batch(compression, &[100, 300, 200]), 0).is_ok());
+            assert!(log.append(&batch(compression, &[250, 400]), 0).is_ok());
+            let cases = [
+                (50, (100, 0)),
+                (100, (100, 0)),
+                (150, (300, 1)),
+                // The first record in offset order that reaches it, not the closest timestamp.
+                (250, (300, 1)),
+                (350, (400, 4)),
+                (401, (-1, -1)),
+                (-1, (-1, 5)),
+                (-2, (-1, 0)),
+                (-3, (400, 4)),
+                (-4, (-1, 0)),
+                (-5, (-1, -1)),
+            ];
+            for (asked, want) in cases {
+                assert_eq!(
+                    log.offset_for(asked),
+                    want,
+                    "{compression:?}, timestamp {asked}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_largest_timestamp_is_the_first_record_that_has_it() {
+        let mut log = PartitionLog::default();
+        assert!(
+            log.append(&batch(Compression::None, &[10, 500, 20]), 0)
+                .is_ok()
+        );
+        assert!(log.append(&batch(Compression::None, &[500, 30]), 0).is_ok());
+        assert_eq!(log.offset_for(-3), (500, 1));
+        assert_eq!(PartitionLog::default().offset_for(-3), (-1, -1));
     }
 }

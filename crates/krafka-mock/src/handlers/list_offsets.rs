@@ -1,5 +1,6 @@
-//! ListOffsets, v1-9: earliest (-2), latest (-1), max timestamp (-3, v7+) and by timestamp,
-//! answered by the partition's leader only.
+//! ListOffsets, v1-9: earliest (-2), latest (-1), max timestamp (-3, v7+), earliest local (-4)
+//! and latest tiered (-5) as a broker without tiered storage answers them, and by timestamp
+//! (the first record that reaches it), answered by the partition's leader only.
 
 use krafka_protocol::ErrorCode;
 use krafka_protocol::messages::ListOffsetsRequest;

@@ -292,8 +292,10 @@ async fn list_offsets_earliest_latest_and_by_timestamp() {
         ),
         (1, 1_700_000_000_001)
     );
-    // Batches are stamped with the producer's create times; the second batch starts at +0.
-    assert_eq!(offset(&client.call(&ask(1_700_000_000_001), 7).await), 0);
+    // By timestamp: the first record (not batch) whose timestamp reaches it, as Kafka answers.
+    assert_eq!(offset(&client.call(&ask(1_700_000_000_000), 7).await), 0);
+    assert_eq!(offset(&client.call(&ask(1_700_000_000_001), 7).await), 1);
+    assert_eq!(offset(&client.call(&ask(1_700_000_000_002), 7).await), -1);
     cluster.shutdown().await;
 }
 
