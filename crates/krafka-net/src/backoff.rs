@@ -31,8 +31,16 @@ impl Backoff {
 
     /// The delay after one more failure.
     pub fn next_delay(&mut self) -> Duration {
-        let exponent = self.failures.min(30);
         self.failures = self.failures.saturating_add(1);
+        self.delay_after(self.failures)
+    }
+
+    /// The delay after the `failures`-th consecutive failure (1 is the first: `base`), jittered,
+    /// for a caller that counts failures itself: a producer batch's own attempts (KIP-580), so
+    /// that batches failing together (a connection cut with several in flight) each wait one
+    /// step, not one step more than the batch before them.
+    pub fn delay_after(&mut self, failures: u32) -> Duration {
+        let exponent = failures.saturating_sub(1).min(30);
         let raw = self.base.saturating_mul(1u32 << exponent).min(self.max);
         // xorshift64: cheap, and good enough to spread clients out.
         self.seed ^= self.seed << 13;
@@ -63,6 +71,13 @@ mod tests {
         }
         b.reset();
         assert!(b.next_delay() <= Duration::from_millis(60));
+        // Counted by the caller: the same step however often it is asked.
+        for _ in 0..5 {
+            let d = b.delay_after(1).as_secs_f64() * 1000.0;
+            assert!((40.0..=60.0).contains(&d), "{d}");
+        }
+        let third = b.delay_after(3).as_secs_f64() * 1000.0;
+        assert!((160.0..=240.0).contains(&third), "{third}");
         let spread: std::collections::BTreeSet<u128> = (0..20)
             .map(|s| {
                 Backoff::new(Duration::from_millis(50), Duration::from_secs(1), s)

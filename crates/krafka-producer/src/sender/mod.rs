@@ -92,7 +92,8 @@ struct PartitionState {
     /// The drain order of the newest batch resolved, to tell an out-of-order answer explained
     /// by an earlier failure from one that means the broker lost our state.
     resolved_order: Option<u64>,
-    /// Consecutive failed attempts, for the retry backoff.
+    /// The retry backoff's steps and jitter; a retried batch waits the step of its own
+    /// attempts (`retry_backoff` doubling to `retry_backoff_max`, ±20%).
     backoff: Backoff,
 }
 
@@ -743,6 +744,38 @@ mod tests {
         batch.attempts = 1;
         batch.retry_at = Some(retry_at);
         sender.partitions[i].queue.push_back(batch);
+    }
+
+    // Issue 21: a cut connection fails every request on it at once; each batch retried after
+    // it must wait one step of its own attempts, not a step more than the batch before it
+    // (that was 100, 200, 400 ms... for 1, 2, 3 batches in flight: ~0.5 s per cut).
+    #[tokio::test]
+    async fn batches_failing_together_each_wait_one_step_of_their_own_attempts() {
+        let mut sender = idle_sender();
+        let now = Instant::now();
+        let tp = TopicPartition::new("t".into(), 0);
+        let i = sender.partition_index(&tp);
+        for (order, attempts) in [(0, 1), (1, 1), (2, 1), (3, 1), (4, 3)] {
+            let completion = BatchCompletion::new("t".into(), 0);
+            let mut batch =
+                ProducerBatch::sealed(tp.clone(), BytesMut::new(), 1, completion, now, 0);
+            batch.attempts = attempts;
+            batch.drain_order = order;
+            sender.retry(i, batch, Written::Maybe, "cut".into(), now);
+        }
+        let waits: Vec<(u32, Duration)> = sender.partitions[i]
+            .queue
+            .iter()
+            .map(|b| (b.attempts, b.retry_at.map_or(Duration::ZERO, |r| r - now)))
+            .collect();
+        let base = sender.config.retry_backoff;
+        for (attempts, wait) in waits {
+            let step = base * 2u32.pow(attempts - 1);
+            assert!(
+                wait >= step.mul_f64(0.8) && wait <= step.mul_f64(1.2),
+                "attempt {attempts}: waits {wait:?}, its step is {step:?}"
+            );
+        }
     }
 
     // The fault runs hung on this under CPU load: the pass skipped a retry whose backoff had

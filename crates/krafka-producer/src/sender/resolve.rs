@@ -195,7 +195,6 @@ impl Sender {
     ) {
         let current = self.identity.as_ref().and_then(|id| id.current);
         let p = &mut self.partitions[i];
-        p.backoff.reset();
         if batch
             .stamp
             .is_some_and(|s| Some((s.producer_id, s.epoch)) == current)
@@ -216,7 +215,7 @@ impl Sender {
 
     /// Puts a batch back in its partition's queue, in drain order, after a backoff; the
     /// partition sends nothing until its other requests are back.
-    fn retry(
+    pub(super) fn retry(
         &mut self,
         i: usize,
         mut batch: ProducerBatch,
@@ -234,7 +233,9 @@ impl Sender {
         tracing::debug!(topic = %batch.tp.topic, partition = batch.tp.partition,
             attempts = batch.attempts, %reason, "retrying batch");
         batch.last_error = Some(reason);
-        batch.retry_at = Some(now + p.backoff.next_delay());
+        // Each batch by its own attempts (KIP-580, as Java's producer): the batches of a cut
+        // connection all fail at once and each waits one step, not a step more than the last.
+        batch.retry_at = Some(now + p.backoff.delay_after(batch.attempts.max(1)));
         p.hold = true;
         let at = p
             .queue
